@@ -1,1 +1,18 @@
-return 0;
+using Otchatsa.Cli.Commands;
+using Spectre.Console.Cli;
+
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("otchatsa");
+    config.PropagateExceptions();
+    config.AddBranch("index", index =>
+    {
+        index.SetDescription("Build a catalog index.");
+        index.AddCommand<IndexBuildCommand>("build").WithDescription("Index the photos of a catalog manifest (CSV).");
+    });
+    config.AddCommand<RecommendCommand>("recommend").WithDescription("Style, three malls and nine items for each photo.");
+    config.AddCommand<DemoCommand>("demo").WithDescription("Build the Fashion-MNIST demo index once and answer for a sample photo.");
+    config.AddCommand<BenchCommand>("bench").WithDescription("Per-stage latency (p50/p95) and throughput over a folder of photos.");
+});
+return await CliRunner.RunAsync(app, args);

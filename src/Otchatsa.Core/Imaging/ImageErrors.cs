@@ -38,4 +38,10 @@ public sealed record ImageLimits
     public long MaxBytes { get; init; } = 20L * 1024 * 1024;
     public long MaxPixels { get; init; } = 40_000_000;
     public int MaxSide { get; init; } = 10_000;
+
+    /// <summary>
+    /// Longest side of the bitmap handed downstream; larger photos are downscaled while decoding so memory stays
+    /// bounded. The original (EXIF-oriented) size is still reported, so boxes can be mapped back to it.
+    /// </summary>
+    public int MaxDecodeSide { get; init; } = 1600;
 }

@@ -1,0 +1,32 @@
+using Otchatsa.Pipeline;
+using Spectre.Console;
+
+namespace Otchatsa.Cli.Commands;
+
+/// <summary>The human-readable form of one answer.</summary>
+internal static class AnswerText
+{
+    public static void Write(IAnsiConsole console, RecommendJson line)
+    {
+        if (!line.Ok)
+        {
+            console.MarkupLineInterpolated($"[red]{line.Image}[/]: {line.Error!.Message} ({line.Error.Code})");
+            return;
+        }
+        var style = line.Style is null ? "no style (the index has no labelled photos and no style head is installed)"
+            : $"{line.Style.NameEn} / {line.Style.NameKo} ({line.Style.Score:P0})";
+        console.MarkupLineInterpolated($"[bold]{line.Image}[/]: {style}");
+        if (line.TopStyles is { Count: > 1 })
+        {
+            console.MarkupLineInterpolated($"  runner-ups: {string.Join(", ", line.TopStyles.Skip(1).Select(s => $"{s.Id} {s.Score:P0}"))}");
+        }
+        foreach (var mall in line.Malls ?? [])
+        {
+            console.MarkupLineInterpolated($"  [green]{mall.Mall}[/] score {mall.Score:F3}, style share {mall.StyleShare:P0}{(mall.Url is null ? "" : " " + mall.Url)}");
+            foreach (var item in mall.Items)
+            {
+                console.MarkupLineInterpolated($"    {item.Image} (similarity {item.Similarity:F3}){(item.Title is null ? "" : " " + item.Title)}");
+            }
+        }
+    }
+}

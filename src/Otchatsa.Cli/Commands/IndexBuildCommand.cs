@@ -1,0 +1,89 @@
+using System.ComponentModel;
+using Otchatsa.Catalog;
+using Otchatsa.Pipeline;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Otchatsa.Cli.Commands;
+
+internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--catalog <CSV>")]
+        [Description("Catalog manifest: image, mall[, style, title, url, price, mall_url].")]
+        public string Catalog { get; init; } = "";
+
+        [CommandOption("--out <DIR>")]
+        [Description("Index folder to (re)build; replaced only when the build succeeds.")]
+        public string Out { get; init; } = "";
+
+        [CommandOption("--view <VIEW>")]
+        [Description("Embedding view: crop, whole, crop-neutral, crop+whole (optionally /flip).")]
+        public string? View { get; init; }
+
+        [CommandOption("--models <DIR>")]
+        public string? Models { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrWhiteSpace(Catalog) || string.IsNullOrWhiteSpace(Out)
+                ? ValidationResult.Error("--catalog and --out are required.")
+                : ValidationResult.Success();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(settings.Catalog))
+        {
+            throw new CliException($"Catalog manifest '{settings.Catalog}' does not exist.");
+        }
+        var embedding = settings.View is null ? EmbeddingSettings.Default : EmbeddingSettings.Parse(settings.View);
+        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), embedding);
+        var summary = await Build(engine, settings.Catalog, settings.Out, cancellationToken);
+        Report(summary);
+        return 0;
+    }
+
+    /// <summary>Builds with a progress bar on stderr (plain lines when stderr is not a terminal).</summary>
+    internal static async Task<IndexBuildSummary> Build(OutfitEngine engine, string catalog, string outDir, CancellationToken cancellationToken)
+    {
+        var builder = new IndexBuilder(engine);
+        var console = CliRunner.Human;
+        IndexBuildSummary? summary = null;
+        await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask($"indexing {Path.GetFileName(catalog)}");
+                var progress = new Progress<IndexBuildProgress>(p =>
+                {
+                    task.MaxValue = p.Total;
+                    task.Value = p.Done;
+                    task.Description = $"indexed {p.Indexed}, skipped {p.Skipped}";
+                });
+                summary = await builder.BuildAsync(catalog, outDir, progress: progress, cancellationToken: cancellationToken);
+                task.Value = task.MaxValue;
+            });
+        return summary!;
+    }
+
+    internal static void Report(IndexBuildSummary summary)
+    {
+        var console = CliRunner.Human;
+        console.MarkupLineInterpolated(
+            $"[green]Index ready[/] at {summary.Directory}: {summary.Indexed} of {summary.Rows} photos indexed, {summary.Skipped} skipped, {summary.Malls} malls, {summary.Elapsed.TotalSeconds:F1} s.");
+        if (summary.PredictedStyles > 0)
+        {
+            console.MarkupLineInterpolated($"Styles predicted for {summary.PredictedStyles} unlabelled photos.");
+        }
+        foreach (var (reason, count) in summary.SkippedByReason.OrderByDescending(kv => kv.Value))
+        {
+            console.MarkupLineInterpolated($"  skipped {count} × {reason}");
+        }
+        foreach (var example in summary.SkipExamples.Take(10))
+        {
+            console.MarkupLineInterpolated($"    {example}");
+        }
+    }
+}

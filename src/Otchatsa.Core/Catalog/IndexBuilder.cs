@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Otchatsa.Imaging;
+using Otchatsa.Pipeline;
+using Otchatsa.Recommending;
+using SkiaSharp;
+
+namespace Otchatsa.Catalog;
+
+/// <summary>Progress of an index build, reported after every catalog row.</summary>
+public sealed record IndexBuildProgress(int Done, int Total, int Indexed, int Skipped);
+
+/// <summary>What an index build did; <see cref="SkippedByReason"/> says why rows were left out.</summary>
+public sealed record IndexBuildSummary(
+    string Directory,
+    int Rows,
+    int Indexed,
+    int Skipped,
+    IReadOnlyDictionary<string, int> SkippedByReason,
+    IReadOnlyList<string> SkipExamples,
+    int Malls,
+    int PredictedStyles,
+    TimeSpan Elapsed);
+
+/// <summary>
+/// Builds an index folder from a catalog manifest: fetch → decode → person → embedding → SQLite row + thumbnail +
+/// HNSW vector; then styles are predicted for unlabelled rows and mall profiles written. The folder is built beside
+/// the target and swapped in only when complete, so a half-built index never replaces a good one.
+/// </summary>
+public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetchOptions = null)
+{
+    public const int ThumbnailSide = 256;
+
+    /// <summary>The manifest an index built by <paramref name="engine"/> must carry to be served by it.</summary>
+    public static IndexManifest ExpectedManifest(OutfitEngine engine) => new()
+    {
+        Models =
+        [
+            new ModelFingerprint("embedding", ModelPaths.ResNetId, ModelHashes.Of(engine.Models.ResNet)),
+            new ModelFingerprint("segmenter", ModelPaths.SegmenterId, ModelHashes.Of(engine.Models.Segmenter)),
+        ],
+        EmbeddingView = engine.Settings.Name,
+        Dims = engine.Settings.Dimensions,
+    };
+
+    public async Task<IndexBuildSummary> BuildAsync(
+        string catalogCsv,
+        string outDirectory,
+        Func<ICatalogView, IStyleClassifier>? classifierFactory = null,
+        IProgress<IndexBuildProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var rows = CatalogManifest.Read(catalogCsv);
+        var skipped = new Dictionary<string, int>(StringComparer.Ordinal);
+        var examples = new List<string>();
+        void Skip(CatalogRow row, string reason, string message)
+        {
+            skipped[reason] = skipped.GetValueOrDefault(reason) + 1;
+            if (examples.Count < 20)
+            {
+                examples.Add($"row {row.RowNumber} ({row.Image}): {message}");
+            }
+        }
+
+        IndexBuildSummary? summary = null;
+        await AtomicDirectory.BuildAsync(outDirectory, async (work, ct) =>
+        {
+            var items = new List<(CatalogItem Item, float[] Vector)>(rows.Count);
+            using (var store = CatalogStore.Create(Path.Combine(work, CatalogStore.FileName)))
+            using (var fetcher = new CatalogImageFetcher(fetchOptions))
+            {
+                var fetched = Channel.CreateBounded<(CatalogRow Row, FetchResult Result)>(
+                    new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
+                // Downloads overlap with inference; inference itself uses every core through ONNX Runtime.
+                var producer = Task.Run(async () =>
+                {
+                    try
+                    {
+                        foreach (var row in rows)
+                        {
+                            var result = row.IsUsable
+                                ? await fetcher.FetchAsync(row, ct).ConfigureAwait(false)
+                                : FetchResult.Fail(FetchFailure.InvalidUrl, row.Rejection!);
+                            await fetched.Writer.WriteAsync((row, result), ct).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        fetched.Writer.Complete();
+                    }
+                }, ct);
+
+                var done = 0;
+                using (var batch = store.BeginBatch())
+                {
+                    await foreach (var (row, result) in fetched.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                    {
+                        done++;
+                        if (!result.Ok)
+                        {
+                            Skip(row, "fetch_" + result.Failure!.Value.ToString().ToLowerInvariant(), result.Message ?? "could not be fetched");
+                        }
+                        else
+                        {
+                            try
+                            {
+                                var (item, vector, thumb) = Analyze(row, result.Bytes!);
+                                var id = store.AddItem(item, thumb);
+                                var stored = item with { Id = id };
+                                items.Add((stored, vector));
+                            }
+                            catch (ImageRejectedException ex)
+                            {
+                                Skip(row, ex.Code.ToWire(), ex.Message);
+                            }
+                        }
+                        progress?.Report(new IndexBuildProgress(done, rows.Count, items.Count, done - items.Count));
+                    }
+                    batch.Commit();
+                }
+                await producer.ConfigureAwait(false);
+
+                var predicted = PredictStyles(store, items, classifierFactory);
+                using var index = CatalogIndex.InMemory(items, engine.Settings.Dimensions);
+                foreach (var mall in index.Malls.Values)
+                {
+                    store.SetMallProfile(new MallRecord(
+                        mall.Name,
+                        mall.Url,
+                        mall.ItemCount,
+                        mall.StyleCounts.ToDictionary(kv => kv.Key, kv => kv.Value / (double)mall.ItemCount)));
+                }
+                var vectors = new VectorIndex(engine.Settings.Dimensions);
+                foreach (var (item, vector) in items)
+                {
+                    vectors.Add(item.VectorKey, vector);
+                }
+                vectors.Save(work);
+                vectors.Dispose();
+
+                var manifest = ExpectedManifest(engine) with
+                {
+                    ItemCount = items.Count,
+                    SkippedCount = rows.Count - items.Count,
+                    SkippedByReason = skipped,
+                    MallCount = index.Malls.Count,
+                    BuiltUtc = DateTimeOffset.UtcNow,
+                    CatalogPath = Path.GetFullPath(catalogCsv),
+                    CatalogSha256 = IndexManifest.Sha256OfFile(catalogCsv),
+                };
+                manifest.Save(work);
+                summary = new IndexBuildSummary(
+                    Path.GetFullPath(outDirectory), rows.Count, items.Count, rows.Count - items.Count, skipped, examples,
+                    index.Malls.Count, predicted, TimeSpan.Zero);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        return summary! with { Elapsed = clock.Elapsed };
+    }
+
+    private (CatalogItem Item, float[] Vector, byte[] Thumbnail) Analyze(CatalogRow row, byte[] bytes)
+    {
+        using var decoded = ImageDecoder.Decode(bytes, engine.Limits);
+        var analysis = engine.Analyze(decoded);
+        var item = CatalogItem.FromRow(row, decoded.OriginalWidth, decoded.OriginalHeight);
+        return (item, analysis.Embedding, Thumbnails.Jpeg(decoded.Bitmap, ThumbnailSide));
+    }
+
+    // Unlabelled rows get the classifier's style so every mall has a profile; labelled rows keep their label.
+    private static int PredictStyles(
+        CatalogStore store, List<(CatalogItem Item, float[] Vector)> items, Func<ICatalogView, IStyleClassifier>? factory)
+    {
+        if (!items.Any(i => string.IsNullOrWhiteSpace(i.Item.Style)))
+        {
+            return 0;
+        }
+        using var labelled = CatalogIndex.InMemory(items, items[0].Vector.Length);
+        var classifier = factory?.Invoke(labelled) ?? new KnnStyleClassifier(labelled);
+        if (classifier.Classes.Count == 0)
+        {
+            return 0;
+        }
+        var count = 0;
+        for (var i = 0; i < items.Count; i++)
+        {
+            var (item, vector) = items[i];
+            if (!string.IsNullOrWhiteSpace(item.Style))
+            {
+                continue;
+            }
+            var neighbors = labelled.Search(vector, 32).Where(n => n.Key != item.VectorKey).ToArray();
+            var best = classifier.Classify(vector, neighbors)[0].Style.Id;
+            store.SetPredictedStyle(item.Id, best);
+            items[i] = (item with { PredictedStyle = best }, vector);
+            count++;
+        }
+        return count;
+    }
+}
+
+/// <summary>Small JPEG thumbnails kept in the catalog so replies never re-read the originals.</summary>
+public static class Thumbnails
+{
+    public static byte[] Jpeg(SKBitmap image, int maxSide, int quality = 85)
+    {
+        var scale = Math.Min(1.0, (double)maxSide / Math.Max(image.Width, image.Height));
+        var info = new SKImageInfo(
+            Math.Max(1, (int)Math.Round(image.Width * scale)),
+            Math.Max(1, (int)Math.Round(image.Height * scale)),
+            SKColorType.Rgba8888,
+            SKAlphaType.Opaque);
+        using var resized = image.Resize(info, new SKSamplingOptions(SKCubicResampler.Mitchell));
+        using var data = resized.Encode(SKEncodedImageFormat.Jpeg, quality);
+        return data.ToArray();
+    }
+}
+
+/// <summary>Model file hashes, computed once per file per process (the ResNet18 file is 63 MB).</summary>
+public static class ModelHashes
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Cache = new();
+
+    public static string Of(string path) => Cache.GetOrAdd(Path.GetFullPath(path), IndexManifest.Sha256OfFile);
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using Otchatsa.Imaging;
+using Otchatsa.Vision;
+using SkiaSharp;
+
+namespace Otchatsa.Pipeline;
+
+/// <summary>What the engine learned from one photo before any catalog is consulted.</summary>
+public sealed record OutfitAnalysis(
+    int Width,
+    int Height,
+    string Format,
+    PersonDetection Person,
+    SKRectI PersonBoxOriginal,
+    float[] Embedding,
+    StageTimings Timings);
+
+/// <summary>Milliseconds spent per pipeline stage.</summary>
+public sealed record StageTimings(double Decode, double Segment, double Embed)
+{
+    public double Total => Decode + Segment + Embed;
+}
+
+/// <summary>Engine settings that change the embedding, and so must match between an index and its queries.</summary>
+public sealed record EmbeddingSettings(OutfitView View = OutfitView.Crop, bool FlipAverage = false)
+{
+    public static EmbeddingSettings Default { get; } = new();
+
+    public int Dimensions => View == OutfitView.CropPlusWhole ? 2 * ResNetEmbedder.Dimensions : ResNetEmbedder.Dimensions;
+
+    /// <summary>A stable name written into index.json, e.g. <c>crop</c> or <c>crop+whole/flip</c>.</summary>
+    public string Name => (View switch
+    {
+        OutfitView.Whole => "whole",
+        OutfitView.Crop => "crop",
+        OutfitView.CropNeutral => "crop-neutral",
+        OutfitView.CropPlusWhole => "crop+whole",
+        _ => throw new ArgumentOutOfRangeException(nameof(View)),
+    }) + (FlipAverage ? "/flip" : "");
+
+    public static EmbeddingSettings Parse(string name)
+    {
+        var flip = name.EndsWith("/flip", StringComparison.OrdinalIgnoreCase);
+        var view = (flip ? name[..^5] : name).ToLowerInvariant() switch
+        {
+            "whole" => OutfitView.Whole,
+            "crop" => OutfitView.Crop,
+            "crop-neutral" => OutfitView.CropNeutral,
+            "crop+whole" => OutfitView.CropPlusWhole,
+            _ => throw new ArgumentException($"Unknown view '{name}': use whole, crop, crop-neutral or crop+whole (optionally with /flip)."),
+        };
+        return new EmbeddingSettings(view, flip);
+    }
+}
+
+/// <summary>
+/// Photo bytes → decoded image → person → view → embedding. Owns one session per model; thread-safe, so one engine
+/// serves every worker of a process.
+/// </summary>
+public sealed class OutfitEngine : IDisposable
+{
+    private readonly PersonSegmenter _segmenter;
+    private readonly ResNetEmbedder _embedder;
+
+    public OutfitEngine(ModelPaths models, EmbeddingSettings? settings = null, ImageLimits? limits = null)
+    {
+        Models = models;
+        Settings = settings ?? EmbeddingSettings.Default;
+        Limits = limits ?? ImageLimits.Default;
+        _segmenter = new PersonSegmenter(models.Segmenter);
+        _embedder = new ResNetEmbedder(models.ResNet, models.ResNetPreprocess);
+    }
+
+    public ModelPaths Models { get; }
+    public EmbeddingSettings Settings { get; }
+    public ImageLimits Limits { get; }
+    public ResNetEmbedder Embedder => _embedder;
+    public PersonSegmenter Segmenter => _segmenter;
+
+    /// <summary>Analyses one photo; throws <see cref="ImageRejectedException"/> for input that is not a usable image.</summary>
+    public OutfitAnalysis Analyze(byte[] photo)
+    {
+        var clock = Stopwatch.StartNew();
+        using var decoded = ImageDecoder.Decode(photo, Limits);
+        var decodeMs = clock.Elapsed.TotalMilliseconds;
+        return Analyze(decoded, decodeMs);
+    }
+
+    /// <summary>Analyses an already decoded photo (the caller keeps ownership).</summary>
+    public OutfitAnalysis Analyze(DecodedImage decoded, double decodeMs = 0)
+    {
+        var clock = Stopwatch.StartNew();
+        var person = _segmenter.Detect(decoded.Bitmap);
+        var segmentMs = clock.Elapsed.TotalMilliseconds;
+        clock.Restart();
+        var embedding = Embed(decoded.Bitmap, person);
+        var embedMs = clock.Elapsed.TotalMilliseconds;
+        return new OutfitAnalysis(
+            decoded.OriginalWidth,
+            decoded.OriginalHeight,
+            decoded.Format,
+            person,
+            ScaleBox(person.Box, decoded),
+            embedding,
+            new StageTimings(decodeMs, segmentMs, embedMs));
+    }
+
+    /// <summary>Embeds the configured view of an image whose person was already found.</summary>
+    public float[] Embed(SKBitmap image, PersonDetection person)
+    {
+        if (Settings.View == OutfitView.CropPlusWhole)
+        {
+            return VectorMath.Concat(EmbedView(image, person, OutfitView.Crop), EmbedView(image, person, OutfitView.Whole));
+        }
+        return EmbedView(image, person, Settings.View);
+    }
+
+    public void Dispose()
+    {
+        _segmenter.Dispose();
+        _embedder.Dispose();
+    }
+
+    private float[] EmbedView(SKBitmap image, PersonDetection person, OutfitView view)
+    {
+        using var input = OutfitCropper.Render(image, person, view);
+        return Settings.FlipAverage ? _embedder.EmbedWithFlip(input) : _embedder.Embed(input);
+    }
+
+    private static SKRectI ScaleBox(SKRectI box, DecodedImage decoded)
+    {
+        if (decoded.Bitmap.Width == decoded.OriginalWidth && decoded.Bitmap.Height == decoded.OriginalHeight)
+        {
+            return box;
+        }
+        var sx = (double)decoded.OriginalWidth / decoded.Bitmap.Width;
+        var sy = (double)decoded.OriginalHeight / decoded.Bitmap.Height;
+        return new SKRectI(
+            (int)Math.Floor(box.Left * sx),
+            (int)Math.Floor(box.Top * sy),
+            Math.Min(decoded.OriginalWidth, (int)Math.Ceiling(box.Right * sx)),
+            Math.Min(decoded.OriginalHeight, (int)Math.Ceiling(box.Bottom * sy)));
+    }
+}
