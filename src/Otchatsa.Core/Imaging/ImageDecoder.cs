@@ -17,9 +17,10 @@ namespace Otchatsa.Imaging;
 /// image brand), HTML, ZIP and anything unrecognised are <c>not_an_image</c>.</para>
 /// <para>Output: <see cref="SKColorType.Rgba8888"/>, <see cref="SKAlphaType.Opaque"/>, sRGB; transparency is
 /// composited on white; the EXIF orientation is applied; the long side is at most
-/// <see cref="ImageLimits.MaxDecodeSide"/>. JPEG and WebP are scaled inside the codec, PNG and BMP are streamed
-/// row by row through a box filter, so none of them ever exists at full size in memory; only GIF (no scanline
-/// decoding in Skia's GIF codec) is decoded at full size and then resampled.</para>
+/// <see cref="ImageLimits.MaxDecodeSide"/>, reached by an area-average (box) filter. JPEG and WebP are first
+/// scaled inside the codec and BMP is streamed row by row, so none of them exists at full size in memory; PNG and
+/// GIF have no scanline decoding in this Skia build and are decoded whole first (≤ MaxPixels × 4 bytes, ~160 MB
+/// at the default 40 MP).</para>
 /// <para>Truncated data is refused as <c>corrupt</c> even when the codec could return a partly grey image: a half
 /// photo would give a confidently wrong style, and asking the sender to retry is cheap.</para>
 /// <para>Thread-safe: no state is shared between calls.</para>
@@ -133,11 +134,18 @@ public static class ImageDecoder
                 throw Corrupt();
             }
 
-            if (width > limits.MaxSide || height > limits.MaxSide || (long)width * height > limits.MaxPixels)
+            if (width > limits.MaxSide || height > limits.MaxSide)
             {
                 throw Reject(
                     ImageErrorCode.TooLarge,
                     $"The photo is too large ({width}×{height}). Please send one of at most {limits.MaxSide} pixels per side.");
+            }
+
+            if ((long)width * height > limits.MaxPixels)
+            {
+                throw Reject(
+                    ImageErrorCode.TooLarge,
+                    $"The photo is too large ({width}×{height}). Please send one of at most {limits.MaxPixels / 1_000_000} megapixels.");
             }
 
             double scale = Math.Min(1.0, (double)Math.Max(1, limits.MaxDecodeSide) / Math.Max(width, height));
@@ -148,7 +156,7 @@ public static class ImageDecoder
             using SKBitmap decoded = DecodeFirstFrame(codec, target, scale);
             bool swapsAxes = codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
                 or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
-            SKBitmap upright = ComposeUpright(decoded, target, codec.EncodedOrigin, swapsAxes);
+            SKBitmap upright = ComposeUpright(decoded, codec.EncodedOrigin, swapsAxes);
             return swapsAxes
                 ? new DecodedImage(upright, height, width, format)
                 : new DecodedImage(upright, width, height, format);
@@ -168,141 +176,60 @@ public static class ImageDecoder
         }
     }
 
-    /// <summary>Decodes frame 0 at the smallest size the codec can produce natively that is still ≥ target.</summary>
+    /// <summary>Decodes frame 0 at exactly <paramref name="target"/> (stored orientation), never above it for long.</summary>
     private static SKBitmap DecodeFirstFrame(SKCodec codec, SKSizeI target, double scale)
     {
         var full = new SKSizeI(codec.Info.Width, codec.Info.Height);
-        SKSizeI size = full;
-        if (scale < 1.0)
+        if (scale >= 1.0)
         {
-            // JPEG offers 1/8 steps and rounds to the nearest one, which may undershoot the target; step up until
-            // it does not. Codecs that cannot scale (PNG, GIF, BMP) answer with the full size straight away.
-            for (float s = (float)scale; s < 1.0f; s = Math.Min(1.0f, s + 0.125f))
-            {
-                size = codec.GetScaledDimensions(s);
-                if (size.Width >= target.Width && size.Height >= target.Height)
-                {
-                    break;
-                }
+            return TryDecode(codec, full) ?? throw Corrupt();
+        }
 
-                size = full;
+        SKSizeI size = NativeScaledSize(codec, target, scale);
+        if (size == full)
+        {
+            // The codec cannot shrink. BMP can stream rows through the box filter and never exists at full size;
+            // PNG and GIF offer no scanline decoding in this Skia build and are decoded whole first.
+            SKBitmap? streamed = TryDecodeScanlinesDownsampled(codec, target);
+            if (streamed is not null)
+            {
+                return streamed;
             }
         }
 
-        SKBitmap? bitmap = null;
-        if (size == full && scale < 1.0)
+        SKBitmap decoded = TryDecode(codec, size)
+            ?? (size != full ? TryDecode(codec, full) : null)
+            ?? throw Corrupt();
+        if (decoded.Width == target.Width && decoded.Height == target.Height)
         {
-            // The codec cannot shrink (PNG, BMP): stream rows through a box filter instead of holding the full
-            // image, so an allowed 40 MP PNG costs a few MB rather than 160 MB.
-            bitmap = TryDecodeRowsDownsampled(codec, target);
+            return decoded;
         }
 
-        bitmap ??= TryDecode(codec, size);
-        if (bitmap is null && size != full)
+        using (decoded)
         {
-            bitmap = TryDecode(codec, full);
+            int rowBytes = decoded.RowBytes;
+            int length = decoded.Width * 4;
+            return BoxDownsample(decoded.Width, decoded.Height, target, bottomUp: false, i => decoded.GetPixelSpan().Slice(i * rowBytes, length));
         }
-
-        return bitmap ?? throw Corrupt();
     }
 
     /// <summary>
-    /// Scanline decode with an area-average (box) reduction to <paramref name="target"/>; null when the codec
-    /// offers no scanline decoding (GIF, interlaced or otherwise), in which case the caller decodes in full.
+    /// The smallest size the codec decodes to natively that is still ≥ target (JPEG: 1/8 steps, WebP: any);
+    /// the full size for codecs that cannot scale.
     /// </summary>
-    private static SKBitmap? TryDecodeRowsDownsampled(SKCodec codec, SKSizeI target)
+    private static SKSizeI NativeScaledSize(SKCodec codec, SKSizeI target, double scale)
     {
-        int w = codec.Info.Width;
-        int h = codec.Info.Height;
-        int tw = target.Width;
-        int th = target.Height;
-        var rowInfo = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb());
-        if (codec.StartScanlineDecode(rowInfo) != SKCodecResult.Success)
+        // JPEG rounds to the nearest 1/8, which may undershoot the target; step up until it does not.
+        for (float s = (float)scale; s < 1.0f; s = Math.Min(1.0f, s + 0.125f))
         {
-            return null;
-        }
-
-        bool bottomUp = codec.ScanlineOrder == SKCodecScanlineOrder.BottomUp;
-        var outInfo = new SKImageInfo(tw, th, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb());
-        using var row = new SKBitmap(new SKImageInfo(w, 1, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb()));
-        var output = new SKBitmap();
-        try
-        {
-            if (!output.TryAllocPixels(outInfo))
+            SKSizeI size = codec.GetScaledDimensions(s);
+            if (size.Width >= target.Width && size.Height >= target.Height)
             {
-                throw Reject(ImageErrorCode.TooLarge, "The photo is too large to process right now. Please send a smaller one.");
-            }
-
-            var columnOf = new int[w];
-            var columnCount = new int[tw];
-            for (int x = 0; x < w; x++)
-            {
-                columnOf[x] = (int)((long)x * tw / w);
-                columnCount[columnOf[x]]++;
-            }
-
-            var sums = new long[tw * 4];
-            var outRow = new byte[tw * 4];
-            int currentTy = -1;
-            int rowsInCell = 0;
-            for (int i = 0; i < h; i++)
-            {
-                if (codec.GetScanlines(row.GetPixels(), 1, row.RowBytes) != 1)
-                {
-                    throw Corrupt(); // incomplete input: same policy as a full decode
-                }
-
-                int y = bottomUp ? h - 1 - i : i;
-                int ty = (int)((long)y * th / h);
-                if (ty != currentTy)
-                {
-                    if (rowsInCell > 0)
-                    {
-                        EmitRow(output, currentTy, sums, columnCount, rowsInCell, outRow);
-                    }
-
-                    Array.Clear(sums);
-                    currentTy = ty;
-                    rowsInCell = 0;
-                }
-
-                ReadOnlySpan<byte> pixels = row.GetPixelSpan();
-                for (int x = 0; x < w; x++)
-                {
-                    int o = columnOf[x] * 4;
-                    int p = x * 4;
-                    sums[o] += pixels[p];
-                    sums[o + 1] += pixels[p + 1];
-                    sums[o + 2] += pixels[p + 2];
-                    sums[o + 3] += pixels[p + 3];
-                }
-
-                rowsInCell++;
-            }
-
-            EmitRow(output, currentTy, sums, columnCount, rowsInCell, outRow);
-            SKBitmap done = output;
-            output = null;
-            return done;
-        }
-        finally
-        {
-            output?.Dispose();
-        }
-    }
-
-    private static void EmitRow(SKBitmap output, int ty, long[] sums, int[] columnCount, int rowsInCell, byte[] outRow)
-    {
-        for (int tx = 0; tx < columnCount.Length; tx++)
-        {
-            long n = (long)columnCount[tx] * rowsInCell;
-            for (int c = 0; c < 4; c++)
-            {
-                outRow[tx * 4 + c] = (byte)((sums[tx * 4 + c] + n / 2) / n);
+                return size;
             }
         }
 
-        System.Runtime.InteropServices.Marshal.Copy(outRow, 0, output.GetPixels() + ty * output.RowBytes, outRow.Length);
+        return new SKSizeI(codec.Info.Width, codec.Info.Height);
     }
 
     private static SKBitmap? TryDecode(SKCodec codec, SKSizeI size)
@@ -339,10 +266,133 @@ public static class ImageDecoder
         }
     }
 
-    private static SKBitmap ComposeUpright(SKBitmap decoded, SKSizeI target, SKEncodedOrigin origin, bool swapsAxes)
+    /// <summary>Scanline decode straight into the box filter; null when the codec has no scanline decoding.</summary>
+    private static SKBitmap? TryDecodeScanlinesDownsampled(SKCodec codec, SKSizeI target)
     {
-        int w = target.Width;
-        int h = target.Height;
+        int w = codec.Info.Width;
+        var rowInfo = new SKImageInfo(w, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb());
+        if (codec.StartScanlineDecode(rowInfo) != SKCodecResult.Success)
+        {
+            return null;
+        }
+
+        using var row = new SKBitmap(new SKImageInfo(w, 1, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb()));
+        return BoxDownsample(w, codec.Info.Height, target, codec.ScanlineOrder == SKCodecScanlineOrder.BottomUp, _ =>
+            codec.GetScanlines(row.GetPixels(), 1, row.RowBytes) == 1
+                ? row.GetPixelSpan()
+                : throw Corrupt()); // incomplete input: same policy as a full decode
+    }
+
+    private delegate ReadOnlySpan<byte> RowReader(int index);
+
+    /// <summary>
+    /// Area-average reduction of premultiplied RGBA rows, read one at a time, to <paramref name="target"/>.
+    /// Box averaging is exact for large ratios (no aliasing, unlike a single bilinear step) and needs only one
+    /// source row plus the output in memory.
+    /// </summary>
+    private static SKBitmap BoxDownsample(int w, int h, SKSizeI target, bool bottomUp, RowReader readRow)
+    {
+        int tw = target.Width;
+        int th = target.Height;
+        var output = new SKBitmap();
+        try
+        {
+            if (!output.TryAllocPixels(new SKImageInfo(tw, th, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb())))
+            {
+                throw Reject(ImageErrorCode.TooLarge, "The photo is too large to process right now. Please send a smaller one.");
+            }
+
+            // Source columns [columnStart[tx], columnStart[tx + 1]) average into output column tx.
+            var columnStart = new int[tw + 1];
+            var columnCount = new int[tw];
+            for (int tx = 0; tx <= tw; tx++)
+            {
+                columnStart[tx] = (int)(((long)tx * w + tw - 1) / tw);
+            }
+
+            for (int tx = 0; tx < tw; tx++)
+            {
+                columnCount[tx] = columnStart[tx + 1] - columnStart[tx];
+            }
+
+            var sums = new long[tw * 4];
+            var outRow = new byte[tw * 4];
+            int currentTy = -1;
+            int rowsInCell = 0;
+            for (int i = 0; i < h; i++)
+            {
+                ReadOnlySpan<byte> pixels = readRow(i);
+                int y = bottomUp ? h - 1 - i : i;
+                int ty = (int)((long)y * th / h);
+                if (ty != currentTy)
+                {
+                    if (rowsInCell > 0)
+                    {
+                        EmitRow(output, currentTy, sums, columnCount, rowsInCell, outRow);
+                    }
+
+                    Array.Clear(sums);
+                    currentTy = ty;
+                    rowsInCell = 0;
+                }
+
+                AccumulateRow(pixels[..(w * 4)], columnStart, sums);
+
+                rowsInCell++;
+            }
+
+            EmitRow(output, currentTy, sums, columnCount, rowsInCell, outRow);
+            SKBitmap done = output;
+            output = null;
+            return done;
+        }
+        finally
+        {
+            output?.Dispose();
+        }
+    }
+
+    private static void AccumulateRow(ReadOnlySpan<byte> pixels, int[] columnStart, long[] sums)
+    {
+        for (int tx = 0; tx < columnStart.Length - 1; tx++)
+        {
+            // Per-run locals keep the hot loop in registers; a run is at most MaxSide pixels, so int cannot overflow.
+            int r = 0, g = 0, b = 0, a = 0;
+            ReadOnlySpan<byte> run = pixels[(columnStart[tx] * 4)..(columnStart[tx + 1] * 4)];
+            for (int p = 0; p + 3 < run.Length; p += 4)
+            {
+                r += run[p];
+                g += run[p + 1];
+                b += run[p + 2];
+                a += run[p + 3];
+            }
+
+            sums[tx * 4] += r;
+            sums[tx * 4 + 1] += g;
+            sums[tx * 4 + 2] += b;
+            sums[tx * 4 + 3] += a;
+        }
+    }
+
+    private static void EmitRow(SKBitmap output, int ty, long[] sums, int[] columnCount, int rowsInCell, byte[] outRow)
+    {
+        for (int tx = 0; tx < columnCount.Length; tx++)
+        {
+            long n = (long)columnCount[tx] * rowsInCell;
+            for (int c = 0; c < 4; c++)
+            {
+                outRow[tx * 4 + c] = (byte)((sums[tx * 4 + c] + n / 2) / n);
+            }
+        }
+
+        System.Runtime.InteropServices.Marshal.Copy(outRow, 0, output.GetPixels() + ty * output.RowBytes, outRow.Length);
+    }
+
+    /// <summary>Rotates/flips the target-sized premultiplied bitmap upright onto white, as opaque RGBA.</summary>
+    private static SKBitmap ComposeUpright(SKBitmap decoded, SKEncodedOrigin origin, bool swapsAxes)
+    {
+        int w = decoded.Width;
+        int h = decoded.Height;
         var info = new SKImageInfo(swapsAxes ? h : w, swapsAxes ? w : h, SKColorType.Rgba8888, SKAlphaType.Opaque, SKColorSpace.CreateSrgb());
         var output = new SKBitmap();
         try
@@ -352,21 +402,14 @@ public static class ImageDecoder
                 throw Reject(ImageErrorCode.TooLarge, "The photo is too large to process right now. Please send a smaller one.");
             }
 
-            // Exact-size draws use nearest sampling so rotation alone never blurs; real downscales use mipmaps,
-            // because a 6:1 bilinear reduction aliases badly on fabric textures.
-            bool resized = decoded.Width != w || decoded.Height != h;
-            bool bigStep = decoded.Width > 2 * w || decoded.Height > 2 * h;
-            SKSamplingOptions sampling = !resized ? new SKSamplingOptions(SKFilterMode.Nearest)
-                : bigStep ? new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)
-                : new SKSamplingOptions(SKFilterMode.Linear);
-
             using SKPixmap pixmap = decoded.PeekPixels();
             using SKImage image = SKImage.FromPixels(pixmap);
             using (var canvas = new SKCanvas(output))
             {
                 canvas.Clear(SKColors.White);
                 canvas.SetMatrix(OrientationMatrix(origin, w, h));
-                canvas.DrawImage(image, new SKRect(0, 0, w, h), sampling);
+                // Same size in and out: nearest sampling makes this an exact pixel permutation plus the blend.
+                canvas.DrawImage(image, 0, 0, new SKSamplingOptions(SKFilterMode.Nearest));
             }
 
             SKBitmap done = output;

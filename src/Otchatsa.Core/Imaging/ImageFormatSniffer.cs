@@ -33,7 +33,8 @@ internal enum SniffedFormat
 
 /// <summary>
 /// Classifies data by magic bytes before any codec sees it. Skia's own detection is too permissive for untrusted
-/// input (WBMP, for one, starts with two zero bytes, so a zero-filled file would "decode"), and knowing the format
+/// input: its WBMP header is two zero bytes plus two size bytes, so checked here, any binary blob starting
+/// <c>00 00 41 42</c> "decodes" as a 65×66 picture. WBMP is therefore not accepted at all. Knowing the format also
 /// lets the refusal message be specific.
 /// </summary>
 internal static class ImageFormatSniffer
