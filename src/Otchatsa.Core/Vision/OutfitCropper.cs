@@ -55,11 +55,14 @@ public static class OutfitCropper
             region.Height * scale);
 
         var result = new SKBitmap(new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        // A view over the region's pixels (no copy), so mipmaps are built for the region only, not the whole photo.
         using (var canvas = new SKCanvas(result))
-        using (var source = SKImage.FromBitmap(image))
+        using (var pixmap = image.PeekPixels())
+        using (var subset = pixmap.ExtractSubset(region))
+        using (var source = SKImage.FromPixels(subset))
         {
             canvas.Clear(SKColors.Black);
-            canvas.DrawImage(source, SKRect.Create(region.Left, region.Top, region.Width, region.Height), dest, Sampling, null);
+            canvas.DrawImage(source, dest, Sampling, null);
             canvas.Flush();
         }
         if (neutralOutside is not null)

@@ -21,6 +21,9 @@ public sealed class ResNetEmbedder : IDisposable
     private static readonly long[] InputShape = [1, 3, InputSize, InputSize];
     private static readonly long[] OutputShape = [1, Dimensions, 1, 1];
 
+    [ThreadStatic]
+    private static float[]? _inputBuffer;
+
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
     private readonly float[] _meanBgr;
@@ -37,7 +40,8 @@ public sealed class ResNetEmbedder : IDisposable
     /// <summary>Embeds a 224×224 RGBA bitmap (see <see cref="OutfitCropper"/>); the result has unit length.</summary>
     public float[] Embed(SKBitmap view)
     {
-        var tensor = new float[3 * Plane];
+        // One input buffer per thread: a fresh 600 KB array per photo would land on the large object heap every time.
+        var tensor = _inputBuffer ??= new float[3 * Plane];
         FillInput(view, tensor);
         var embedding = new float[Dimensions];
         RunRaw(tensor, embedding);

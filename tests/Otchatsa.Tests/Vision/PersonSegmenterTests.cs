@@ -39,31 +39,6 @@ public sealed class PersonSegmenterTests(ITestOutputHelper output)
         Assert.True(result.MeanCoverage >= 0.95, $"mean garment coverage {result.MeanCoverage:F3} < 0.95");
     }
 
-    [SkippableFact]
-    public void Detect_takes_tens_of_milliseconds_per_photo_on_this_machine()
-    {
-        Skip.IfNot(Environment.GetEnvironmentVariable("OTCHATSA_MEASURE") == "1", "Measurement only: set OTCHATSA_MEASURE=1.");
-        var sample = GarmentSample.Locate();
-        Skip.If(sample is null, GarmentSample.Missing);
-
-        using var segmenter = new PersonSegmenter();
-        var decodeMs = new List<double>();
-        var detectMs = new List<double>();
-        foreach (var row in sample.Rows.Where((_, i) => i % 30 == 0).Take(50))
-        {
-            var watch = Stopwatch.StartNew();
-            using var image = SKBitmap.Decode(row.ImagePath);
-            decodeMs.Add(watch.Elapsed.TotalMilliseconds);
-            watch.Restart();
-            segmenter.Detect(image);
-            detectMs.Add(watch.Elapsed.TotalMilliseconds);
-        }
-        detectMs.RemoveAt(0); // the first run pays for ONNX Runtime's lazy initialisation
-        output.WriteLine($"Detect over {detectMs.Count} photos, {Environment.ProcessorCount} cores: " +
-            $"p50 {Percentile(detectMs, 0.5):F1} ms, p95 {Percentile(detectMs, 0.95):F1} ms; decode p50 {Percentile(decodeMs, 0.5):F1} ms");
-        Assert.True(Percentile(detectMs, 0.5) < 200);
-    }
-
     [Fact]
     public void A_plain_colour_photo_has_no_person_and_the_box_is_the_whole_image()
     {
@@ -167,12 +142,6 @@ public sealed class PersonSegmenterTests(ITestOutputHelper output)
         }
         return new Measurement(coverages.Count, noPerson, coverages.Average(), ious.Average(),
             coverages.Count(c => c >= 0.9) / (double)coverages.Count, watch.Elapsed);
-    }
-
-    private static double Percentile(List<double> values, double q)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[(int)Math.Round(q * (sorted.Count - 1))];
     }
 }
 
