@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Otchatsa.Tests.Support;
+
+namespace Otchatsa.Tests.Cli;
+
+public sealed class IndexAndDemoCliTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
+
+    [Fact]
+    public async Task Index_build_indexes_good_rows_skips_bad_ones_with_reasons_and_records_models_in_index_json()
+    {
+        var dir = Directory.CreateTempSubdirectory("otchatsa-build-").FullName;
+        var source = Path.GetDirectoryName(DemoIndex.Manifest)!;
+        var rows = File.ReadAllLines(DemoIndex.Manifest).Skip(1).Take(8)
+            .Select(line => line.Split(',')).Select(f => $"{Path.Combine(source, f[0])},{f[1]},,{f[3]}").ToList();
+        await File.WriteAllTextAsync(Path.Combine(dir, "notes.jpg"), "not a photo");
+        rows.Add("notes.jpg,demo-tops,,Broken");
+        rows.Add("missing.jpg,demo-tops,,Missing");
+        rows.Add("ftp://example.invalid/x.jpg,demo-tops,,Bad scheme");
+        var manifest = Path.Combine(dir, "manifest.csv");
+        await File.WriteAllLinesAsync(manifest, ["image,mall,style,title", .. rows]);
+        var outDir = Path.Combine(dir, "index");
+
+        var result = await CliProcess.RunAsync(Timeout, "index", "build", "--catalog", manifest, "--out", outDir);
+
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        Assert.Contains("8 of 11 photos indexed, 3 skipped", result.StdErr.ReplaceLineEndings(" ").Replace("  ", " "));
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(outDir, "index.json")));
+        var root = json.RootElement;
+        Assert.Equal(8, root.GetProperty("item_count").GetInt32());
+        Assert.Equal(3, root.GetProperty("skipped_count").GetInt32());
+        Assert.Equal("crop", root.GetProperty("embedding_view").GetString());
+        Assert.Equal(512, root.GetProperty("dims").GetInt32());
+        var roles = root.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("role").GetString()!).ToArray();
+        Assert.Equal(["embedding", "segmenter"], roles);
+        Assert.Contains("not_an_image", root.GetProperty("skipped_by_reason").EnumerateObject().Select(p => p.Name));
+        Assert.Empty(Directory.GetDirectories(dir, "index.tmp-*"));
+    }
+
+    [Fact]
+    public async Task An_index_built_with_other_model_weights_is_refused_with_a_rebuild_hint()
+    {
+        var dir = Directory.CreateTempSubdirectory("otchatsa-stale-").FullName;
+        foreach (var file in Directory.GetFiles(DemoIndex.Directory))
+        {
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        }
+        var indexJson = Path.Combine(dir, "index.json");
+        var text = await File.ReadAllTextAsync(indexJson);
+        using (var doc = JsonDocument.Parse(text))
+        {
+            var sha = doc.RootElement.GetProperty("models")[0].GetProperty("sha256").GetString()!;
+            await File.WriteAllTextAsync(indexJson, text.Replace(sha, new string('0', sha.Length)));
+        }
+
+        var result = await CliProcess.RunAsync(Timeout, "recommend", "--index", dir, "--json", DemoIndex.QueryImage);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.StdOut);
+        Assert.Contains("embedding model", result.StdErr);
+        Assert.Contains("otchatsa index build", result.StdErr);
+    }
+
+    [Fact]
+    public async Task Demo_builds_its_index_once_answers_the_held_out_photo_and_writes_a_collage()
+    {
+        var dir = Directory.CreateTempSubdirectory("otchatsa-demo-").FullName;
+
+        var first = await CliProcess.RunAsync(Timeout, "demo", "--dir", dir, "--per-class", "4", "--json");
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        Assert.Contains("Index ready", first.StdErr);
+        using var line = JsonDocument.Parse(first.Lines.Single());
+        Assert.True(line.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Equal(3, line.RootElement.GetProperty("malls").GetArrayLength());
+        var collage = Path.Combine(dir, "demo-answer.png");
+        var bytes = await File.ReadAllBytesAsync(collage);
+        Assert.Equal((byte)0x89, bytes[0]);
+
+        var second = await CliProcess.RunAsync(Timeout, "demo", "--dir", dir, "--per-class", "4");
+        Assert.True(second.ExitCode == 0, second.StdErr);
+        Assert.DoesNotContain("Index ready", second.StdErr);
+        Assert.Contains("demo-answer.png", second.StdErr);
+    }
+
+    [Fact]
+    public async Task Bench_prints_per_stage_percentiles_throughput_and_the_raw_network_cost()
+    {
+        var result = await CliProcess.RunAsync(Timeout, "bench", "--images", DemoIndex.Manifest, "--index", DemoIndex.Directory, "--limit", "6", "--warmup", "1");
+
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        foreach (var stage in new[] { "decode", "segment", "embed", "classify", "search", "total", "resnet18_onnx_raw" })
+        {
+            Assert.Contains(stage, result.StdOut);
+        }
+        Assert.Contains("p50", result.StdOut);
+        Assert.Contains("p95", result.StdOut);
+        Assert.Contains("images/s", result.StdOut);
+        Assert.Contains("embed p50 / (1 × raw p50)", result.StdOut);
+    }
+}
