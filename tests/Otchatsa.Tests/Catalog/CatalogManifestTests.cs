@@ -186,8 +186,8 @@ public sealed class CatalogManifestTests : IDisposable
     [SkippableFact]
     public void The_kfashion_sample_manifest_reads_as_1518_local_rows_with_malls_products_and_garments()
     {
-        var dir = CatalogTestPaths.KFashionDirectory();
-        Skip.If(dir is null, "K-Fashion sample not found at ../shared/data/kfashion beside the repository (only present in the project workplace)");
+        var dir = TestPaths.KFashion;
+        Skip.If(dir is null, TestPaths.KFashionMissing);
 
         var rows = CatalogManifest.Read(Path.Combine(dir!, "manifest.csv"));
 

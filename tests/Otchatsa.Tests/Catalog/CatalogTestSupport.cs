@@ -5,31 +5,6 @@ using System.Text;
 
 namespace Otchatsa.Tests.Catalog;
 
-/// <summary>Locations of shared test data outside the repository.</summary>
-internal static class CatalogTestPaths
-{
-    /// <summary>The folder holding Otchatsa.Bot.sln, found by walking up from the test binaries.</summary>
-    public static string? RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Otchatsa.Bot.sln")))
-                return dir.FullName;
-        }
-        return null;
-    }
-
-    /// <summary>The K-Fashion sample (../shared/data/kfashion beside the repository), or null when this machine lacks it.</summary>
-    public static string? KFashionDirectory()
-    {
-        var root = RepoRoot();
-        if (root is null)
-            return null;
-        var dir = Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "kfashion"));
-        return File.Exists(Path.Combine(dir, "manifest.csv")) ? dir : null;
-    }
-}
-
 /// <summary>A fresh directory under the system temp folder, deleted on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {

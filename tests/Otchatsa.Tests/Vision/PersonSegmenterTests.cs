@@ -148,23 +148,14 @@ public sealed class PersonSegmenterTests(ITestOutputHelper output)
 /// <summary>Garment boxes of the K-Fashion sample, scaled to the stored image size.</summary>
 internal sealed class GarmentSample
 {
-    public const string Missing = "The K-Fashion sample (../shared/data/kfashion beside the repository) is not on this machine.";
+    public const string Missing = TestPaths.KFashionMissing;
 
     /// <summary>One photo: its path and the union of its garment boxes in stored-image pixels (null when the label has none).</summary>
     public sealed record Row(string ImagePath, SKRect? GarmentUnion);
 
     public required IReadOnlyList<Row> Rows { get; init; }
 
-    public static GarmentSample? Locate()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Otchatsa.Bot.sln")))
-        {
-            dir = dir.Parent;
-        }
-        var root = dir is null ? null : Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", "kfashion"));
-        return root is not null && File.Exists(Path.Combine(root, "manifest.csv")) ? Load(root) : null;
-    }
+    public static GarmentSample? Locate() => TestPaths.KFashion is { } root ? Load(root) : null;
 
     private static GarmentSample Load(string root)
     {
