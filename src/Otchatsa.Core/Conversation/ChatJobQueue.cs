@@ -1,0 +1,187 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Otchatsa.Conversation;
+
+/// <summary>Shape of the shared analysis queue.</summary>
+public sealed record ChatQueueOptions
+{
+    /// <summary>Jobs waiting for a worker; a full queue makes the front ends wait (they stop polling for a moment).</summary>
+    public int Capacity { get; init; } = 256;
+
+    /// <summary>Fixed number of workers; each runs one analysis at a time.</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>Attempts for a job that fails with a transient (network) error.</summary>
+    public int MaxAttempts { get; init; } = 4;
+
+    /// <summary>First retry delay; doubled per attempt, with jitter.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>Answers the stored jobs of one chat network.</summary>
+public interface IChatJobHandler
+{
+    string Network { get; }
+
+    /// <summary>Sends the whole reply for <paramref name="job"/>. Throwing leaves the job unanswered.</summary>
+    Task HandleAsync(ChatJob job, CancellationToken cancellationToken);
+
+    /// <summary>True for errors worth retrying (network trouble, 5xx, 429); the job is then tried again later.</summary>
+    bool IsTransient(Exception exception);
+
+    /// <summary>How long the network asked us to wait before retrying, if it said (Telegram <c>retry_after</c>).</summary>
+    TimeSpan? RetryAfter(Exception exception);
+}
+
+/// <summary>
+/// The bounded analysis queue all front ends share: a <see cref="Channel{T}"/> with a fixed set of workers. A job is
+/// marked done in <see cref="ChatStateStore"/> only after its handler returned, so an aborted job is resumed on the
+/// next start. <see cref="DrainAsync"/> completes the queue and lets the workers finish what is queued.
+/// </summary>
+public sealed partial class ChatJobQueue : IAsyncDisposable
+{
+    private readonly Channel<ChatJob> _channel;
+    private readonly ChatStateStore _store;
+    private readonly Dictionary<string, IChatJobHandler> _handlers;
+    private readonly ChatQueueOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ChatJobQueue> _logger;
+    private readonly CancellationTokenSource _abort = new();
+    private Task[] _workers = [];
+    private int _queued;
+
+    public ChatJobQueue(
+        ChatStateStore store,
+        IEnumerable<IChatJobHandler> handlers,
+        ChatQueueOptions options,
+        TimeProvider time,
+        ILogger<ChatJobQueue> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Workers, 1);
+        _store = store;
+        _handlers = handlers.ToDictionary(h => h.Network, StringComparer.Ordinal);
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _channel = Channel.CreateBounded<ChatJob>(new BoundedChannelOptions(options.Capacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = false,
+            SingleWriter = false,
+        });
+    }
+
+    /// <summary>Jobs waiting for a worker.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    public ChatQueueOptions Options => _options;
+
+    public void Start()
+    {
+        if (_workers.Length > 0)
+        {
+            throw new InvalidOperationException("The queue is already running.");
+        }
+        _workers = Enumerable.Range(0, _options.Workers).Select(_ => Task.Run(WorkAsync)).ToArray();
+    }
+
+    /// <summary>Queues a stored job; waits while the queue is full.</summary>
+    public async ValueTask EnqueueAsync(ChatJob job, CancellationToken cancellationToken)
+    {
+        await _channel.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _queued);
+    }
+
+    /// <summary>
+    /// Stops taking jobs and waits until the workers have answered everything queued. When
+    /// <paramref name="cancellationToken"/> fires, the jobs in flight are abandoned (they stay pending in the store).
+    /// </summary>
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        _channel.Writer.TryComplete();
+        using var registration = cancellationToken.Register(_abort.Cancel);
+        await Task.WhenAll(_workers).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        await _abort.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_workers).ConfigureAwait(false);
+        _abort.Dispose();
+    }
+
+    private async Task WorkAsync()
+    {
+        try
+        {
+            await foreach (var job in _channel.Reader.ReadAllAsync(_abort.Token).ConfigureAwait(false))
+            {
+                Interlocked.Decrement(ref _queued);
+                await ProcessAsync(job, _abort.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            // Aborted shutdown: whatever was in flight stays pending in the store and is resumed next time.
+        }
+    }
+
+    private async Task ProcessAsync(ChatJob job, CancellationToken cancellationToken)
+    {
+        if (!_handlers.TryGetValue(job.Network, out var handler))
+        {
+            LogNoHandler(job.Network, job.Id);
+            return;
+        }
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await handler.HandleAsync(job, cancellationToken).ConfigureAwait(false);
+                _store.MarkDone(job.Id);
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex) when (attempt < _options.MaxAttempts && handler.IsTransient(ex))
+            {
+                var delay = handler.RetryAfter(ex) ?? Backoff.Delay(_options.RetryDelay, attempt, TimeSpan.FromMinutes(1));
+                LogRetry(ex, job.Network, job.Id, attempt, delay.TotalSeconds);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LogFailed(ex, job.Network, job.Id, attempt);
+                _store.MarkFailed(job.Id);
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "No handler for {Network} job {JobId}; it stays pending")]
+    private partial void LogNoHandler(string network, long jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Network} job {JobId} failed (attempt {Attempt}); retrying in {DelaySeconds:F1} s")]
+    private partial void LogRetry(Exception exception, string network, long jobId, int attempt, double delaySeconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Network} job {JobId} failed for good after {Attempt} attempt(s)")]
+    private partial void LogFailed(Exception exception, string network, long jobId, int attempt);
+}
+
+/// <summary>Exponential backoff with full jitter.</summary>
+public static class Backoff
+{
+    /// <summary><c>random[0.5, 1) × min(max, first × 2^(attempt−1))</c>: never a hot loop, never in lock-step.</summary>
+    public static TimeSpan Delay(TimeSpan first, int attempt, TimeSpan max)
+    {
+        var exponential = first * Math.Pow(2, Math.Clamp(attempt - 1, 0, 30));
+        var capped = exponential > max ? max : exponential;
+        return capped * (0.5 + Random.Shared.NextDouble() / 2);
+    }
+}
