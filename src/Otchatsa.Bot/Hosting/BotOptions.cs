@@ -1,0 +1,192 @@
+using Microsoft.Extensions.Options;
+
+namespace Otchatsa.Bot.Hosting;
+
+/// <summary>Section <c>Otchatsa</c>: the engine and the bot's own state.</summary>
+public sealed class OtchatsaOptions
+{
+    public const string Section = "Otchatsa";
+
+    /// <summary>Folder built by <c>otchatsa index build</c>.</summary>
+    public string IndexPath { get; set; } = "";
+
+    /// <summary>Folder with the models; empty = beside the program.</summary>
+    public string? ModelsPath { get; set; }
+
+    /// <summary>SQLite file with accepted jobs, polling offsets and per-chat settings.</summary>
+    public string StatePath { get; set; } = "state/otchatsa-bot.db";
+
+    /// <summary>Recommendation strategy (blend or seed).</summary>
+    public string? Strategy { get; set; }
+
+    public QueueSettings Queue { get; set; } = new();
+
+    public RateLimitSettings RateLimit { get; set; } = new();
+}
+
+public sealed class QueueSettings
+{
+    public int Capacity { get; set; } = 256;
+    public int Workers { get; set; } = 2;
+    public int MaxAttempts { get; set; } = 4;
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+public sealed class RateLimitSettings
+{
+    public int UserBurst { get; set; } = 5;
+    public TimeSpan UserRefill { get; set; } = TimeSpan.FromSeconds(12);
+    public int ChatBurst { get; set; } = 20;
+    public TimeSpan ChatRefill { get; set; } = TimeSpan.FromSeconds(3);
+}
+
+/// <summary>How the nine items are shown in group chats.</summary>
+public enum GroupReplyStyle
+{
+    Collage,
+    Album,
+}
+
+/// <summary>Section <c>Telegram</c>.</summary>
+public sealed class TelegramOptions
+{
+    public const string Section = "Telegram";
+
+    public bool Enabled { get; set; }
+
+    /// <summary>From @BotFather (<c>123456:ABC…</c>). Keep it in user secrets or an environment variable; never logged.</summary>
+    public string BotToken { get; set; } = "";
+
+    public string ApiBaseUrl { get; set; } = "https://api.telegram.org";
+
+    public GroupReplyStyle GroupReply { get; set; } = GroupReplyStyle.Collage;
+
+    /// <summary>Long-polling wait per <c>getUpdates</c>.</summary>
+    public TimeSpan PollTimeout { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>First wait after a failed poll; doubles per failure, with jitter, up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The library waits out a 429 itself while <c>retry_after</c> ≤ this many seconds.</summary>
+    public int RetryThreshold { get; set; } = 60;
+}
+
+/// <summary>Section <c>Discord</c> (the Discord front end reads it; validated here so a typo fails at start).</summary>
+public sealed class DiscordOptions
+{
+    public const string Section = "Discord";
+
+    public bool Enabled { get; set; }
+    public string BotToken { get; set; } = "";
+    public string ApiBaseUrl { get; set; } = "https://discord.com/api/v10";
+    public string[] AttachmentHosts { get; set; } = ["cdn.discordapp.com", "media.discordapp.net"];
+    public ulong? CommandGuildId { get; set; }
+}
+
+internal sealed class OtchatsaOptionsValidator : IValidateOptions<OtchatsaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OtchatsaOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.IndexPath))
+        {
+            errors.Add("Otchatsa:IndexPath is required (a folder built by 'otchatsa index build').");
+        }
+        else if (!Directory.Exists(options.IndexPath))
+        {
+            errors.Add($"Otchatsa:IndexPath '{options.IndexPath}' does not exist.");
+        }
+        if (!string.IsNullOrWhiteSpace(options.ModelsPath) && !Directory.Exists(options.ModelsPath))
+        {
+            errors.Add($"Otchatsa:ModelsPath '{options.ModelsPath}' does not exist.");
+        }
+        if (string.IsNullOrWhiteSpace(options.StatePath))
+        {
+            errors.Add("Otchatsa:StatePath is required.");
+        }
+        if (options.Strategy is { Length: > 0 } s && s is not ("blend" or "seed"))
+        {
+            errors.Add("Otchatsa:Strategy must be blend or seed.");
+        }
+        if (options.Queue.Capacity < 1 || options.Queue.Workers < 1 || options.Queue.MaxAttempts < 1 || options.Queue.RetryDelay < TimeSpan.Zero)
+        {
+            errors.Add("Otchatsa:Queue needs Capacity, Workers and MaxAttempts ≥ 1 and a non-negative RetryDelay.");
+        }
+        var rl = options.RateLimit;
+        if (rl.UserBurst < 1 || rl.ChatBurst < 1 || rl.UserRefill <= TimeSpan.Zero || rl.ChatRefill <= TimeSpan.Zero)
+        {
+            errors.Add("Otchatsa:RateLimit needs bursts ≥ 1 and positive refill intervals.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class TelegramOptionsValidator : IValidateOptions<TelegramOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TelegramOptions options)
+    {
+        if (!options.Enabled)
+        {
+            return ValidateOptionsResult.Success;
+        }
+        var errors = new List<string>();
+        // The message never repeats the token, only what is wrong with it.
+        if (!LooksLikeToken(options.BotToken))
+        {
+            errors.Add("Telegram:BotToken is missing or malformed (expected '<digits>:<secret>' from @BotFather).");
+        }
+        if (!Uri.TryCreate(options.ApiBaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            errors.Add("Telegram:ApiBaseUrl must be an absolute http(s) URL.");
+        }
+        if (options.PollTimeout < TimeSpan.Zero || options.PollTimeout > TimeSpan.FromSeconds(50))
+        {
+            errors.Add("Telegram:PollTimeout must be between 0 and 50 s.");
+        }
+        if (options.InitialBackoff <= TimeSpan.Zero || options.MaxBackoff < options.InitialBackoff)
+        {
+            errors.Add("Telegram:InitialBackoff must be positive and ≤ Telegram:MaxBackoff.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    internal static bool LooksLikeToken(string? token)
+    {
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            return false;
+        }
+        var colon = token.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0
+               && token[..colon].All(char.IsAsciiDigit)
+               && token.Length > colon + 1
+               && token[(colon + 1)..].All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+    }
+}
+
+internal sealed class DiscordOptionsValidator : IValidateOptions<DiscordOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DiscordOptions options)
+    {
+        if (!options.Enabled)
+        {
+            return ValidateOptionsResult.Success;
+        }
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.BotToken))
+        {
+            errors.Add("Discord:BotToken is required when Discord:Enabled is true.");
+        }
+        if (!Uri.TryCreate(options.ApiBaseUrl, UriKind.Absolute, out _))
+        {
+            errors.Add("Discord:ApiBaseUrl must be an absolute URL.");
+        }
+        if (options.AttachmentHosts.Length == 0)
+        {
+            errors.Add("Discord:AttachmentHosts must name at least one host.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Otchatsa.Bot.Telegram;
+using Otchatsa.Catalog;
+using Otchatsa.Conversation;
+using Otchatsa.Recommending;
+using Telegram.Bot;
+
+namespace Otchatsa.Bot.Hosting;
+
+public static class BotServiceCollectionExtensions
+{
+    /// <summary>
+    /// The engine, the conversation core, the shared queue and every enabled front end. An
+    /// <see cref="OtchatsaRuntime"/> or <see cref="TimeProvider"/> registered before this call is used as is.
+    /// </summary>
+    public static IServiceCollection AddOtchatsaBot(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<OtchatsaOptions>().BindConfiguration(OtchatsaOptions.Section).ValidateOnStart();
+        services.AddOptions<TelegramOptions>().BindConfiguration(TelegramOptions.Section).ValidateOnStart();
+        services.AddOptions<DiscordOptions>().BindConfiguration(DiscordOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<OtchatsaOptions>, OtchatsaOptionsValidator>();
+        services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramOptionsValidator>();
+        services.AddSingleton<IValidateOptions<DiscordOptions>, DiscordOptionsValidator>();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<BotExitCode>();
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value;
+            return OtchatsaRuntime.Open(o.IndexPath, string.IsNullOrWhiteSpace(o.ModelsPath) ? null : o.ModelsPath);
+        });
+        services.TryAddSingleton(sp => ChatStateStore.Open(
+            sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.StatePath, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new OtchatsaConversation(
+            sp.GetRequiredService<OtchatsaRuntime>(),
+            sp.GetRequiredService<ChatStateStore>(),
+            Strategies.Create(sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.Strategy)));
+        services.TryAddSingleton(sp =>
+        {
+            var rl = sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.RateLimit;
+            return new ChatRateLimiter(
+                new RateLimitOptions { UserBurst = rl.UserBurst, UserRefill = rl.UserRefill, ChatBurst = rl.ChatBurst, ChatRefill = rl.ChatRefill },
+                sp.GetRequiredService<TimeProvider>());
+        });
+        services.TryAddSingleton(sp =>
+        {
+            var q = sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.Queue;
+            return new ChatJobQueue(
+                sp.GetRequiredService<ChatStateStore>(),
+                sp.GetServices<IChatJobHandler>(),
+                new ChatQueueOptions { Capacity = q.Capacity, Workers = q.Workers, MaxAttempts = q.MaxAttempts, RetryDelay = q.RetryDelay },
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<ChatJobQueue>>());
+        });
+        // Registered first so it stops last: front ends stop taking updates, then the queue drains.
+        services.AddHostedService<ChatQueueService>();
+
+        if (configuration.GetValue<bool>($"{TelegramOptions.Section}:Enabled"))
+        {
+            services.AddOtchatsaTelegram();
+        }
+        return services;
+    }
+
+    private static IServiceCollection AddOtchatsaTelegram(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ITelegramBotClient>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<TelegramOptions>>().Value;
+            // A plain HttpClient on purpose: IHttpClientFactory's logging would write request URLs, which carry the token.
+            var http = new HttpClient { Timeout = o.PollTimeout + TimeSpan.FromSeconds(30) };
+            return new TelegramBotClient(
+                new TelegramBotClientOptions(o.BotToken, o.ApiBaseUrl.TrimEnd('/')) { RetryThreshold = o.RetryThreshold },
+                http);
+        });
+        services.AddSingleton<TelegramJobHandler>();
+        services.AddSingleton<IChatJobHandler>(sp => sp.GetRequiredService<TelegramJobHandler>());
+        services.AddSingleton<TelegramPoller>();
+        services.AddHostedService<TelegramPollingService>();
+        return services;
+    }
+}

@@ -1,0 +1,44 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Otchatsa.Bot.Telegram;
+
+/// <summary>What to do for one Telegram update.</summary>
+public enum TelegramAction
+{
+    AnalyzePhoto,
+    Command,
+    Text,
+    NotAnImage,
+    TooLarge,
+    Busy,
+}
+
+/// <summary>
+/// A routed Telegram update, as stored in the job table (JSON). Holds only what the answer needs: file ids are
+/// downloaded by the worker, not at intake, so accepting an update is cheap.
+/// </summary>
+public sealed record TelegramRequest(
+    TelegramAction Action,
+    long ChatId,
+    long UserId,
+    int MessageId,
+    bool IsGroup,
+    string? LanguageCode = null,
+    string? FileId = null,
+    long? FileSize = null,
+    string? CommandName = null,
+    string? CommandArgument = null,
+    double? RetryAfterSeconds = null)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TelegramRequest FromJson(string json) =>
+        JsonSerializer.Deserialize<TelegramRequest>(json, Json) ?? throw new JsonException("Empty Telegram job payload.");
+}
