@@ -1,0 +1,409 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Telegram.Bot;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
+
+namespace Otchatsa.Tests.Telegram;
+
+/// <summary>One request the bot made: method, text fields (JSON or multipart) and uploaded file parts.</summary>
+public sealed record RecordedCall(
+    string Method,
+    IReadOnlyDictionary<string, string> Fields,
+    IReadOnlyDictionary<string, byte[]> Files,
+    int Status,
+    long Ticks)
+{
+    public long ChatId => Fields.TryGetValue("chat_id", out var id) ? long.Parse(id, System.Globalization.CultureInfo.InvariantCulture) : 0;
+
+    public string Text => Fields.GetValueOrDefault("text") ?? Fields.GetValueOrDefault("caption") ?? "";
+
+    public bool Ok => Status == 200;
+
+    public JsonNode? Json(string field) => Fields.TryGetValue(field, out var raw) ? JsonNode.Parse(raw) : null;
+}
+
+/// <summary>
+/// A loopback Bot API on real Kestrel (127.0.0.1, random port) for the real Telegram.Bot client: routes
+/// <c>/bot{token}/{method}</c> and <c>/file/bot{token}/{path}</c>, serves queued updates through long polling
+/// (honouring and recording offsets), records every call, and injects faults (error status, retry_after, hangs).
+/// </summary>
+public sealed class FakeTelegramApi : IAsyncDisposable
+{
+    public const string Token = "123456:TEST-token_abc";
+    public const long BotId = 123456;
+    public const string BotUsername = "otchatsa_test_bot";
+
+    private readonly WebApplication _app;
+    private readonly Lock _lock = new();
+    private readonly List<Update> _updates = [];
+    private readonly List<RecordedCall> _calls = [];
+    private readonly List<long?> _offsets = [];
+    private readonly ConcurrentDictionary<string, byte[]> _files = new();
+    private readonly ConcurrentDictionary<long, ChatType> _chatTypes = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<(int Status, int? RetryAfter)>> _faults = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
+    private SemaphoreSlim _newUpdates = new(0);
+    private int _nextUpdateId = 1000;
+    private int _nextMessageId = 1;
+    private long _confirmed;
+
+    private FakeTelegramApi(WebApplication app)
+    {
+        _app = app;
+    }
+
+    public string BaseUrl { get; private set; } = "";
+
+    public static async Task<FakeTelegramApi> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
+        var app = builder.Build();
+        var fake = new FakeTelegramApi(app);
+        app.MapPost("/bot{token}/{method}", fake.HandleAsync);
+        app.MapGet("/file/bot{token}/{**path}", fake.ServeFile);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        fake.BaseUrl = address.TrimEnd('/');
+        return fake;
+    }
+
+    public IReadOnlyList<RecordedCall> Calls
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _calls.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Offsets sent with each getUpdates, in order.</summary>
+    public IReadOnlyList<long?> Offsets
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _offsets.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Updates delivered but not yet confirmed by a later offset.</summary>
+    public int Unconfirmed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _updates.Count;
+            }
+        }
+    }
+
+    public IEnumerable<RecordedCall> Sent(long chatId) => Calls.Where(c => c.Ok && c.ChatId == chatId && c.Method.StartsWith("send", StringComparison.Ordinal) && c.Method != "sendChatAction");
+
+    /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> fail with <paramref name="status"/>.</summary>
+    public void FailNext(string method, int status, int? retryAfter = null, int times = 1)
+    {
+        var queue = _faults.GetOrAdd(method, _ => new ConcurrentQueue<(int, int?)>());
+        for (var i = 0; i < times; i++)
+        {
+            queue.Enqueue((status, retryAfter));
+        }
+    }
+
+    /// <summary>Calls of <paramref name="method"/> hang until <see cref="Release"/> (or the client gives up).</summary>
+    public void Hold(string method) => _gates[method] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release(string method)
+    {
+        if (_gates.TryRemove(method, out var gate))
+        {
+            gate.TrySetResult();
+        }
+    }
+
+    public Update Enqueue(Message message)
+    {
+        _chatTypes[message.Chat.Id] = message.Chat.Type;
+        Update update;
+        lock (_lock)
+        {
+            update = new Update { Id = _nextUpdateId++, Message = message };
+            _updates.Add(update);
+        }
+        _newUpdates.Release();
+        return update;
+    }
+
+    /// <summary>Delivers an already confirmed update again, as Telegram may after a lost acknowledgement.</summary>
+    public void Redeliver(Update update)
+    {
+        lock (_lock)
+        {
+            _updates.Add(update);
+            _updates.Sort((a, b) => a.Id.CompareTo(b.Id));
+            _confirmed = Math.Min(_confirmed, update.Id);
+        }
+        _newUpdates.Release();
+    }
+
+    public Message PhotoMessage(long chatId, long userId, byte[] photo, string? caption = null, ChatType chatType = ChatType.Private,
+        Message? replyTo = null, long? declaredSize = null, string languageCode = "en") =>
+        new()
+        {
+            Id = Interlocked.Increment(ref _nextMessageId),
+            Date = DateTime.UtcNow,
+            Chat = new Chat { Id = chatId, Type = chatType, Title = chatType == ChatType.Private ? null : "group" },
+            From = new User { Id = userId, FirstName = "User" + userId, LanguageCode = languageCode },
+            Caption = caption,
+            ReplyToMessage = replyTo,
+            Photo =
+            [
+                new PhotoSize { FileId = AddFile(photo[..Math.Min(photo.Length, 64)]), FileUniqueId = "s" + _nextMessageId, Width = 90, Height = 90, FileSize = 64 },
+                new PhotoSize { FileId = AddFile(photo), FileUniqueId = "l" + _nextMessageId, Width = 800, Height = 800, FileSize = declaredSize ?? photo.Length },
+            ],
+        };
+
+    public Message DocumentMessage(long chatId, long userId, byte[] content, string mimeType, string fileName, ChatType chatType = ChatType.Private) =>
+        new()
+        {
+            Id = Interlocked.Increment(ref _nextMessageId),
+            Date = DateTime.UtcNow,
+            Chat = new Chat { Id = chatId, Type = chatType },
+            From = new User { Id = userId, FirstName = "User" + userId },
+            Document = new Document { FileId = AddFile(content), FileUniqueId = "d" + _nextMessageId, FileName = fileName, MimeType = mimeType, FileSize = content.Length },
+        };
+
+    public Message TextMessage(long chatId, long userId, string text, ChatType chatType = ChatType.Private, Message? replyTo = null) =>
+        new()
+        {
+            Id = Interlocked.Increment(ref _nextMessageId),
+            Date = DateTime.UtcNow,
+            Chat = new Chat { Id = chatId, Type = chatType },
+            From = new User { Id = userId, FirstName = "User" + userId },
+            Text = text,
+            ReplyToMessage = replyTo,
+        };
+
+    /// <summary>Waits until <paramref name="condition"/> holds over the recorded calls; fails the test after the timeout.</summary>
+    public async Task WaitForAsync(Func<IReadOnlyList<RecordedCall>, bool> condition, TimeSpan? timeout = null, string? what = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        while (!condition(Calls))
+        {
+            try
+            {
+                await _callRecorded.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Timed out waiting for {what ?? "a condition"}; calls: {string.Join(", ", Calls.Select(c => c.Method))}");
+            }
+        }
+    }
+
+    private readonly SemaphoreSlim _callRecorded = new(0);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var gate in _gates.Values)
+        {
+            gate.TrySetResult();
+        }
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _newUpdates.Dispose();
+        _callRecorded.Dispose();
+    }
+
+    private string AddFile(byte[] bytes)
+    {
+        var id = "file" + Guid.NewGuid().ToString("N");
+        _files[id] = bytes;
+        return id;
+    }
+
+    private async Task HandleAsync(HttpContext http, string token, string method)
+    {
+        var (fields, files) = await ReadBodyAsync(http.Request);
+        if (token != Token)
+        {
+            await Record(method, fields, files, 401);
+            await Error(http, 401, "Unauthorized");
+            return;
+        }
+        if (_gates.TryGetValue(method, out var gate))
+        {
+            await gate.Task.WaitAsync(http.RequestAborted);
+        }
+        if (_faults.TryGetValue(method, out var faults) && faults.TryDequeue(out var fault))
+        {
+            await Record(method, fields, files, fault.Status);
+            await Error(http, fault.Status, fault.Status == 429 ? "Too Many Requests: retry later" : "Injected failure", fault.RetryAfter);
+            return;
+        }
+        object? result = method switch
+        {
+            "getUpdates" => await GetUpdatesAsync(fields, http.RequestAborted),
+            "getMe" => new User { Id = BotId, IsBot = true, FirstName = "Otchatsa", Username = BotUsername },
+            "deleteWebhook" or "setMyCommands" or "sendChatAction" => true,
+            "getFile" => GetFile(fields),
+            "sendMessage" => NewMessage(fields, m => m.Text = fields.GetValueOrDefault("text")),
+            "sendPhoto" => NewMessage(fields, m => m.Photo = [new PhotoSize { FileId = "out", FileUniqueId = "out", Width = 10, Height = 10 }]),
+            "sendMediaGroup" => Enumerable.Range(0, JsonNode.Parse(fields["media"])!.AsArray().Count)
+                .Select(_ => NewMessage(fields, m => m.Photo = [new PhotoSize { FileId = "out", FileUniqueId = "out", Width = 10, Height = 10 }]))
+                .ToArray(),
+            _ => null,
+        };
+        if (result is null)
+        {
+            await Record(method, fields, files, 400);
+            await Error(http, 400, $"Bad Request: method {method} not faked");
+            return;
+        }
+        if (method != "getUpdates")
+        {
+            await Record(method, fields, files, 200);
+        }
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, object> { ["ok"] = true, ["result"] = result }, JsonBotAPI.Options));
+    }
+
+    private async Task<Update[]> GetUpdatesAsync(Dictionary<string, string> fields, CancellationToken aborted)
+    {
+        long? offset = fields.TryGetValue("offset", out var raw) ? long.Parse(raw, System.Globalization.CultureInfo.InvariantCulture) : null;
+        var limit = fields.TryGetValue("limit", out var l) ? int.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : 100;
+        lock (_lock)
+        {
+            _offsets.Add(offset);
+            if (offset is { } o)
+            {
+                _confirmed = Math.Max(_confirmed, o);
+                _updates.RemoveAll(u => u.Id < o);
+            }
+        }
+        _callRecorded.Release();
+        // Hold the poll up to ~1 s while nothing is queued (a short long-poll).
+        for (var waited = 0; waited < 2; waited++)
+        {
+            lock (_lock)
+            {
+                if (_updates.Count > 0)
+                {
+                    return _updates.Take(limit).ToArray();
+                }
+            }
+            try
+            {
+                await _newUpdates.WaitAsync(TimeSpan.FromMilliseconds(500), aborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return [];
+            }
+        }
+        return [];
+    }
+
+    private object? GetFile(Dictionary<string, string> fields)
+    {
+        var id = fields.GetValueOrDefault("file_id") ?? "";
+        return _files.TryGetValue(id, out var bytes)
+            ? new TGFile { FileId = id, FileUniqueId = id, FileSize = bytes.Length, FilePath = $"photos/{id}.jpg" }
+            : null;
+    }
+
+    private async Task ServeFile(HttpContext http, string token, string path)
+    {
+        var id = Path.GetFileNameWithoutExtension(path);
+        if (token != Token || !_files.TryGetValue(id, out var bytes))
+        {
+            http.Response.StatusCode = 404;
+            return;
+        }
+        await Record("download", new Dictionary<string, string> { ["path"] = path }, new Dictionary<string, byte[]>(), 200);
+        await http.Response.Body.WriteAsync(bytes);
+    }
+
+    private Message NewMessage(Dictionary<string, string> fields, Action<Message> fill)
+    {
+        var chatId = long.Parse(fields["chat_id"], System.Globalization.CultureInfo.InvariantCulture);
+        var message = new Message
+        {
+            Id = Interlocked.Increment(ref _nextMessageId),
+            Date = DateTime.UtcNow,
+            Chat = new Chat { Id = chatId, Type = _chatTypes.GetValueOrDefault(chatId, ChatType.Private) },
+            From = new User { Id = BotId, IsBot = true, FirstName = "Otchatsa", Username = BotUsername },
+        };
+        fill(message);
+        return message;
+    }
+
+    private Task Record(string method, Dictionary<string, string> fields, Dictionary<string, byte[]> files, int status)
+    {
+        lock (_lock)
+        {
+            _calls.Add(new RecordedCall(method, fields, files, status, DateTime.UtcNow.Ticks));
+        }
+        _callRecorded.Release();
+        return Task.CompletedTask;
+    }
+
+    private static async Task Error(HttpContext http, int status, string description, int? retryAfter = null)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        var body = new JsonObject { ["ok"] = false, ["error_code"] = status, ["description"] = description };
+        if (retryAfter is { } seconds)
+        {
+            body["parameters"] = new JsonObject { ["retry_after"] = seconds };
+        }
+        await http.Response.WriteAsync(body.ToJsonString());
+    }
+
+    private static async Task<(Dictionary<string, string> Fields, Dictionary<string, byte[]> Files)> ReadBodyAsync(HttpRequest request)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync();
+            foreach (var (key, value) in form)
+            {
+                fields[key] = value.ToString();
+            }
+            foreach (var file in form.Files)
+            {
+                using var buffer = new MemoryStream();
+                await file.CopyToAsync(buffer);
+                files[file.Name] = buffer.ToArray();
+            }
+            return (fields, files);
+        }
+        using var reader = new StreamReader(request.Body);
+        var text = await reader.ReadToEndAsync();
+        if (text.Length > 0 && JsonNode.Parse(text) is JsonObject json)
+        {
+            foreach (var (key, value) in json)
+            {
+                fields[key] = value is JsonValue v && v.TryGetValue<string>(out var s) ? s : value?.ToJsonString() ?? "null";
+            }
+        }
+        return (fields, files);
+    }
+}

@@ -1,0 +1,221 @@
+using System.Text.Json.Nodes;
+using Otchatsa.Conversation;
+using Otchatsa.Tests.Support;
+using Telegram.Bot.Types.Enums;
+
+namespace Otchatsa.Tests.Telegram;
+
+/// <summary>The worker against a loopback Bot API: real Telegram.Bot client, real host, real models on the demo index.</summary>
+public sealed class TelegramBotTests
+{
+    private const long User = 501;
+    private const long Group = -100777;
+
+    private static byte[] Photo => File.ReadAllBytes(DemoIndex.QueryImage);
+
+    private static bool IsAnswerText(RecordedCall c) =>
+        c.Text.Contains("Malls with this vibe", StringComparison.Ordinal) || c.Text.Contains("I found no matching malls", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task A_private_photo_gets_an_album_of_nine_and_a_text_with_the_style_and_mall_buttons()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        var message = fake.PhotoMessage(User, User, Photo);
+        var update = fake.Enqueue(message);
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User), what: "the answer text");
+
+        var calls = fake.Calls;
+        Assert.Contains(calls, c => c.Method == "deleteWebhook");
+        Assert.Contains(calls, c => c.Method == "setMyCommands" && c.Json("commands")!.AsArray().Any(x => (string?)x!["command"] == "style"));
+        var action = calls.Single(c => c.Method == "sendChatAction");
+        Assert.Equal("upload_photo", action.Fields["action"]);
+        var album = calls.Single(c => c.Method == "sendMediaGroup");
+        Assert.True(action.Ticks <= album.Ticks);
+        var media = album.Json("media")!.AsArray();
+        Assert.Equal(9, media.Count);
+        var attached = media.Select(m => ((string)m!["media"]!).Replace("attach://", "", StringComparison.Ordinal)).ToHashSet();
+        Assert.Equal(attached, album.Files.Keys.ToHashSet());
+        Assert.All(media, m => Assert.StartsWith("demo-", (string)m!["caption"]!, StringComparison.Ordinal));
+        Assert.All(album.Files.Values, bytes => Assert.True(bytes.Length > 100));
+
+        var text = calls.Single(c => c.Method == "sendMessage" && c.ChatId == User);
+        Assert.True(IsAnswerText(text), text.Text);
+        Assert.True(text.Text.Contains("Style: ", StringComparison.Ordinal) || text.Text.Contains("couldn't tell the style", StringComparison.Ordinal), text.Text);
+        Assert.Equal(message.Id, (int)text.Json("reply_parameters")!["message_id"]!);
+        var buttons = text.Json("reply_markup")!["inline_keyboard"]!.AsArray().SelectMany(row => row!.AsArray()).ToArray();
+        Assert.Equal(3, buttons.Length);
+        Assert.All(buttons, b => Assert.StartsWith("https://demo-", (string)b!["url"]!, StringComparison.Ordinal));
+
+        // The update is acknowledged: a later poll asks for the next offset, and it is stored for restarts.
+        await fake.WaitForAsync(_ => fake.Offsets.Any(o => o > update.Id), what: "the offset to advance");
+        Assert.Equal(0, fake.Unconfirmed);
+        Assert.True(fake.Offsets.Where(o => o is not null).Zip(fake.Offsets.Where(o => o is not null).Skip(1)).All(p => p.First <= p.Second));
+    }
+
+    [Fact]
+    public async Task An_image_sent_as_a_file_is_analysed_and_a_non_image_file_gets_one_polite_reply()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        fake.Enqueue(fake.DocumentMessage(User, User, Photo, "image/png", "look.png"));
+        fake.Enqueue(fake.DocumentMessage(User + 1, User + 1, "hello, not a picture"u8.ToArray(), "text/plain", "notes.txt"));
+        fake.Enqueue(fake.DocumentMessage(User + 2, User + 2, "%PDF-1.7 but called png"u8.ToArray(), "image/png", "fake.png"));
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User)
+                                         && calls.Any(c => c.Method == "sendMessage" && c.ChatId == User + 1)
+                                         && calls.Any(c => c.Method == "sendMessage" && c.ChatId == User + 2), what: "three answers");
+
+        Assert.Single(fake.Calls, c => c.Method == "sendMediaGroup" && c.ChatId == User);
+        var notImage = Assert.Single(fake.Sent(User + 1));
+        Assert.Contains("doesn't look like an image", notImage.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(fake.Calls, c => c.Method == "getFile" && c.ChatId == User + 1);
+        var disguised = Assert.Single(fake.Sent(User + 2));
+        Assert.Contains("doesn't look like an image", disguised.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_oversized_photo_is_refused_politely_without_downloading_it()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        fake.Enqueue(fake.PhotoMessage(User, User, Photo, declaredSize: 25L * 1024 * 1024));
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User), what: "the refusal");
+
+        var reply = Assert.Single(fake.Sent(User));
+        Assert.Contains("too large", reply.Text, StringComparison.Ordinal);
+        Assert.Contains("20 MB", reply.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(fake.Calls, c => c.Method is "getFile" or "download");
+    }
+
+    [Fact]
+    public async Task In_a_group_the_bot_stays_silent_unless_addressed_and_ignores_commands_for_other_bots()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        fake.Enqueue(fake.PhotoMessage(Group, User, Photo, chatType: ChatType.Supergroup));
+        fake.Enqueue(fake.PhotoMessage(Group, User, Photo, caption: "nice, right?", chatType: ChatType.Supergroup));
+        fake.Enqueue(fake.TextMessage(Group, User, "/style@otherbot romantic", ChatType.Supergroup));
+        fake.Enqueue(fake.PhotoMessage(Group, User, Photo, caption: "/style@otherbot", chatType: ChatType.Supergroup));
+        fake.Enqueue(fake.TextMessage(Group, User, "just chatting", ChatType.Supergroup));
+        // A marker addressed to us: once it is answered, everything before it has been routed.
+        fake.Enqueue(fake.TextMessage(Group, User, $"/help@{FakeTelegramApi.BotUsername}", ChatType.Supergroup));
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == Group), what: "the /help answer");
+
+        var sent = Assert.Single(fake.Sent(Group));
+        Assert.Contains("/styles", sent.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(fake.Calls, c => c.Method is "getFile" or "sendChatAction" or "sendMediaGroup" or "sendPhoto");
+    }
+
+    [Fact]
+    public async Task Style_lookup_answers_and_style_as_a_reply_to_a_group_photo_gets_one_collage()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        fake.Enqueue(fake.TextMessage(User, User, "/style romantic"));
+        var photo = fake.PhotoMessage(Group, User + 1, Photo, chatType: ChatType.Group);
+        fake.Enqueue(photo);
+        var ask = fake.TextMessage(Group, User + 2, $"/style@{FakeTelegramApi.BotUsername}", ChatType.Group, replyTo: photo);
+        fake.Enqueue(ask);
+        var mention = fake.PhotoMessage(Group, User + 3, Photo, caption: $"@{FakeTelegramApi.BotUsername} what style?", chatType: ChatType.Group);
+        fake.Enqueue(mention);
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User)
+                                         && calls.Count(c => c.Method == "sendPhoto" && c.ChatId == Group && c.Ok) == 2, what: "lookup and two collages");
+
+        var lookup = Assert.Single(fake.Sent(User));
+        Assert.Contains("Romantic (로맨틱)", lookup.Text, StringComparison.Ordinal);
+        Assert.Contains("Lace, frills", lookup.Text, StringComparison.Ordinal);
+
+        var collages = fake.Sent(Group).ToArray();
+        Assert.Equal(2, collages.Length);
+        Assert.All(collages, c => Assert.Equal("sendPhoto", c.Method));
+        Assert.Equal([ask.Id, mention.Id], collages.Select(c => (int)c.Json("reply_parameters")!["message_id"]!).Order().ToArray());
+        Assert.All(collages, c => Assert.True(IsAnswerText(c), c.Text));
+        Assert.All(collages, c => Assert.Equal(3, c.Json("reply_markup")!["inline_keyboard"]!.AsArray().Count));
+        Assert.All(collages, c => Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], c.Files.Values.Single()[..4]));
+        Assert.DoesNotContain(fake.Calls, c => c.Method == "sendMediaGroup");
+    }
+
+    [Fact]
+    public async Task A_429_is_retried_once_after_retry_after_and_the_answer_is_sent_once()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        fake.FailNext("sendMediaGroup", 429, retryAfter: 1);
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        fake.Enqueue(fake.PhotoMessage(User, User, Photo));
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User), what: "the answer");
+
+        var albums = fake.Calls.Where(c => c.Method == "sendMediaGroup").ToArray();
+        Assert.Equal([429, 200], albums.Select(a => a.Status).ToArray());
+        Assert.Single(fake.Calls, c => c.Method == "sendMessage");
+    }
+
+    [Fact]
+    public async Task Too_many_photos_from_one_user_get_a_busy_reply_with_the_wait()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        await using var bot = await BotHostRunner.StartAsync(fake, settings: new Dictionary<string, string?>
+        {
+            ["Otchatsa:RateLimit:UserBurst"] = "1",
+            ["Otchatsa:RateLimit:UserRefill"] = "00:01:00",
+        });
+        fake.Enqueue(fake.PhotoMessage(User, User, Photo));
+        fake.Enqueue(fake.PhotoMessage(User, User, Photo));
+
+        await fake.WaitForAsync(calls => calls.Count(c => c.Method == "sendMessage" && c.ChatId == User) == 2, what: "two replies");
+
+        var texts = fake.Calls.Where(c => c.Method == "sendMessage").Select(c => c.Text).ToArray();
+        Assert.Single(texts, t => t.Contains("busy", StringComparison.Ordinal) && t.Contains("60 s", StringComparison.Ordinal));
+        Assert.Single(fake.Calls, c => c.Method == "sendMediaGroup");
+    }
+
+    [Fact]
+    public async Task A_job_accepted_before_a_crash_is_answered_exactly_once_after_restart()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        fake.Hold("getFile");
+        var first = await BotHostRunner.StartAsync(fake);
+        var update = fake.Enqueue(fake.PhotoMessage(User, User, Photo));
+        // Accepted and acknowledged (the next poll carries offset update+1), but stuck downloading.
+        await fake.WaitForAsync(_ => fake.Offsets.Any(o => o > update.Id), what: "the acknowledgement");
+        await first.AbortAsync();
+        first.Host.Dispose();
+        fake.Release("getFile");
+        Assert.Empty(fake.Sent(User));
+
+        // Telegram redelivers the update as if the acknowledgement had been lost: it must not be answered twice.
+        fake.Redeliver(update);
+        await using var second = await BotHostRunner.StartAsync(fake, first.StateDir);
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User), what: "the resumed answer");
+        var marker = fake.Enqueue(fake.TextMessage(User + 9, User + 9, "/help"));
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User + 9), what: "the marker");
+        await second.StopAsync();
+
+        Assert.Single(fake.Calls, c => c.Method == "sendMediaGroup" && c.Ok);
+        Assert.Single(fake.Calls, c => c.Method == "sendMessage" && c.ChatId == User);
+        Assert.True(fake.Offsets[^1] > marker.Id);
+        using var store = ChatStateStore.Open(Path.Combine(first.StateDir, "bot.db"));
+        Assert.Equal(0, store.Counts("telegram").Pending);
+        Assert.Equal(2, store.Counts("telegram").Done);
+    }
+
+    [Fact]
+    public async Task A_rejected_token_stops_the_worker_with_a_non_zero_exit_code()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        await using var bot = await BotHostRunner.StartAsync(fake, token: "999:wrong-token");
+        var lifetime = (Microsoft.Extensions.Hosting.IHostApplicationLifetime)bot.Host.Services.GetService(typeof(Microsoft.Extensions.Hosting.IHostApplicationLifetime))!;
+        var stopped = new TaskCompletionSource();
+        lifetime.ApplicationStopping.Register(() => stopped.TrySetResult());
+        await stopped.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(3, bot.ExitCode);
+        Assert.All(fake.Calls, c => Assert.Equal(401, c.Status));
+        Assert.Single(fake.Calls);
+    }
+}
