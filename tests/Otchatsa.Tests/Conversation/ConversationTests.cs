@@ -1,0 +1,174 @@
+using Microsoft.Extensions.Time.Testing;
+using Otchatsa.Bot.Telegram;
+using Otchatsa.Cli.Commands;
+using Otchatsa.Conversation;
+using Otchatsa.Tests.Support;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
+
+namespace Otchatsa.Tests.Conversation;
+
+public sealed class ConversationTests
+{
+    private static readonly ChatKey Chat = new("test", "1");
+
+    private static OtchatsaConversation NewConversation() => new(DemoIndex.Runtime, new InMemoryChatPreferences());
+
+    [Theory]
+    [InlineData("/style romantic", CommandParse.ForThisBot, "style", "romantic")]
+    [InlineData("/Style@Otchatsa_Bot  로맨틱 ", CommandParse.ForThisBot, "style", "로맨틱")]
+    [InlineData("/style@otherbot romantic", CommandParse.ForAnotherBot, null, null)]
+    [InlineData("hello /style", CommandParse.NotACommand, null, null)]
+    [InlineData("/", CommandParse.NotACommand, null, null)]
+    public void Commands_are_parsed_with_the_bot_suffix_checked(string text, CommandParse expected, string? name, string? argument)
+    {
+        var parse = ChatCommand.TryParse(text, "otchatsa_bot", out var command);
+        Assert.Equal(expected, parse);
+        if (name is not null)
+        {
+            Assert.Equal(new ChatCommand(name, argument!), command);
+        }
+    }
+
+    [Fact]
+    public void A_photo_answer_names_the_style_or_says_it_could_not_tell_and_lists_three_malls_with_nine_items()
+    {
+        var reply = NewConversation().AnswerPhoto(File.ReadAllBytes(DemoIndex.QueryImage), new ChatContext(Chat, ChatLanguage.En));
+
+        Assert.Equal(ReplyKind.Recommendation, reply.Kind);
+        var style = DemoIndex.Runtime.Recommender.Recommend(File.ReadAllBytes(DemoIndex.QueryImage), Recommending.Strategies.Create(null)).Recommendation.Style;
+        Assert.Contains(style is null ? "couldn't tell the style" : $"Style: {style.Style.NameEn}", reply.Text, StringComparison.Ordinal);
+        Assert.Contains("1. demo-", reply.Text, StringComparison.Ordinal);
+        Assert.Contains("3. demo-", reply.Text, StringComparison.Ordinal);
+        Assert.Equal(9, reply.Images.Count);
+        Assert.All(reply.Images, i => Assert.Matches(@"^demo-[a-z]+ · .+ · [\d,]+", i.Caption!));
+        Assert.Equal(3, reply.Links.Count);
+        Assert.Null(reply.Collage);
+    }
+
+    [Fact]
+    public void Korean_replies_and_the_collage_layout_come_from_the_same_core()
+    {
+        var reply = NewConversation().AnswerPhoto(File.ReadAllBytes(DemoIndex.QueryImage), new ChatContext(Chat, ChatLanguage.Ko, ReplyLayout.Collage));
+
+        Assert.Contains("이 분위기의 쇼핑몰", reply.Text, StringComparison.Ordinal);
+        Assert.Empty(reply.Images);
+        Assert.NotNull(reply.Collage);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x25, 0x50, 0x44, 0x46, 0x2D, 0x31 }, "unsupported_format", "doesn't look like an image")]
+    [InlineData(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 1, 2 }, "corrupt", "couldn't read")]
+    public void Bad_photos_get_one_short_polite_reply(byte[] bytes, string code, string phrase)
+    {
+        var reply = NewConversation().AnswerPhoto(bytes, new ChatContext(Chat, ChatLanguage.En));
+
+        Assert.Equal(ReplyKind.Problem, reply.Kind);
+        Assert.Contains(phrase, reply.Text, StringComparison.Ordinal);
+        Assert.Equal(code, reply.ErrorCode);
+    }
+
+    [Fact]
+    public void Styles_are_listed_by_parent_and_lang_is_remembered_per_chat()
+    {
+        var conversation = NewConversation();
+        var list = conversation.AnswerCommand(new ChatCommand("styles", ""), new ChatContext(Chat, ChatLanguage.En));
+        Assert.Contains("Feminine (페미닌): ", list.Text, StringComparison.Ordinal);
+        Assert.Contains("Romantic (로맨틱)", list.Text, StringComparison.Ordinal);
+
+        var set = conversation.AnswerCommand(new ChatCommand("lang", "ko"), new ChatContext(Chat, ChatLanguage.En));
+        Assert.Contains("한국어", set.Text, StringComparison.Ordinal);
+        Assert.Equal(ChatLanguage.Ko, conversation.LanguageFor(Chat, "en"));
+        Assert.Equal(ChatLanguage.En, conversation.LanguageFor(new ChatKey("test", "2"), "en-US"));
+        Assert.Equal(ChatLanguage.Ko, conversation.LanguageFor(new ChatKey("test", "3"), "ko"));
+
+        var unknown = conversation.AnswerCommand(new ChatCommand("style", "no-such-style"), new ChatContext(Chat, ChatLanguage.En));
+        Assert.Contains("I don't know a style called 'no-such-style'", unknown.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_console_chat_answers_image_paths_and_commands_as_text()
+    {
+        var output = new StringWriter();
+        var chat = new ConsoleChat(NewConversation(), new ChatKey("console", "1"), output, saveDirectory: null);
+
+        chat.Say(DemoIndex.QueryImage);
+        chat.Say("/style romantic");
+        chat.Say("/no/such/file.jpg");
+
+        var text = output.ToString();
+        Assert.Contains("Malls with this vibe:", text, StringComparison.Ordinal);
+        Assert.Contains("item 9: demo-", text, StringComparison.Ordinal);
+        Assert.Contains("[demo-", text, StringComparison.Ordinal);
+        Assert.Contains("Romantic (로맨틱)", text, StringComparison.Ordinal);
+        Assert.Contains("does not exist", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_rate_limiter_refuses_past_the_burst_and_says_how_long_to_wait()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new ChatRateLimiter(new RateLimitOptions { UserBurst = 2, UserRefill = TimeSpan.FromSeconds(10), ChatBurst = 3, ChatRefill = TimeSpan.FromSeconds(30) }, time);
+
+        Assert.True(limiter.TryAcquire("u1", "c", out _));
+        Assert.True(limiter.TryAcquire("u1", "c", out _));
+        Assert.False(limiter.TryAcquire("u1", "c", out var wait));
+        Assert.Equal(TimeSpan.FromSeconds(10), wait);
+        Assert.True(limiter.TryAcquire("u2", "c", out _));
+        Assert.False(limiter.TryAcquire("u3", "c", out var chatWait));
+        Assert.Equal(TimeSpan.FromSeconds(30), chatWait);
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(limiter.TryAcquire("u1", "c", out _));
+    }
+
+    [Fact]
+    public void The_store_accepts_an_update_once_and_keeps_it_pending_until_done()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"), "s.db");
+        using (var store = ChatStateStore.Open(path))
+        {
+            var first = store.Accept("t", [new NewChatJob("7", "c", "{}"), new NewChatJob("8", "c", "{}")], 9);
+            Assert.Equal(2, first.Count);
+            Assert.Empty(store.Accept("t", [new NewChatJob("7", "c", "{}")], 8));
+            Assert.Equal(9, store.GetOffset("t"));
+            store.MarkDone(first[0].Id);
+        }
+        using (var reopened = ChatStateStore.Open(path))
+        {
+            Assert.Equal("8", Assert.Single(reopened.PendingJobs("t")).UpdateKey);
+            Assert.Empty(reopened.Accept("t", [new NewChatJob("7", "c", "{}")], null));
+        }
+    }
+
+    [Fact]
+    public void Group_routing_acts_only_when_addressed()
+    {
+        var me = new TelegramBotIdentity(42, "otchatsa_bot");
+        Message Msg(ChatType type, string? text = null, bool photo = false, Message? replyTo = null) => new()
+        {
+            Id = 1,
+            Chat = new Chat { Id = -5, Type = type },
+            From = new User { Id = 9, FirstName = "u" },
+            Text = photo ? null : text,
+            Caption = photo ? text : null,
+            Photo = photo ? [new PhotoSize { FileId = "f", FileUniqueId = "f", Width = 1, Height = 1, FileSize = 10 }] : null,
+            ReplyToMessage = replyTo,
+        };
+        TelegramAction? Route(Message m) => TelegramUpdateRouter.Route(new Update { Id = 1, Message = m }, me, 20 << 20)?.Action;
+        var botMessage = new Message { Id = 2, Chat = new Chat { Id = -5, Type = ChatType.Group }, From = new User { Id = 42, IsBot = true, FirstName = "b" } };
+
+        Assert.Null(Route(Msg(ChatType.Group, photo: true)));
+        Assert.Null(Route(Msg(ChatType.Group, "look", photo: true)));
+        Assert.Null(Route(Msg(ChatType.Group, "/style@other", photo: true)));
+        Assert.Null(Route(Msg(ChatType.Group, "/unknown")));
+        Assert.Null(Route(Msg(ChatType.Channel, "/style", photo: true)));
+        Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Group, "/style", photo: true)));
+        Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Group, "hey @otchatsa_bot", photo: true)));
+        Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Group, photo: true, replyTo: botMessage)));
+        Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Group, "/style", replyTo: Msg(ChatType.Group, photo: true))));
+        Assert.Equal(TelegramAction.Command, Route(Msg(ChatType.Supergroup, "/style@otchatsa_bot romantic")));
+        Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Private, photo: true)));
+        Assert.Equal(TelegramAction.Text, Route(Msg(ChatType.Private, "hi")));
+    }
+}
