@@ -1,18 +1,14 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Otchatsa.Bot.Hosting;
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddOtchatsaBot(builder.Configuration);
 using var host = builder.Build();
-try
+if (BotConfiguration.Problems(host.Services) is { Count: > 0 } problems)
 {
-    await host.RunAsync();
-}
-catch (OptionsValidationException ex)
-{
-    Console.Error.WriteLine($"otchatsa-bot: invalid configuration: {string.Join(" ", ex.Failures)}");
+    Console.Error.WriteLine($"otchatsa-bot: invalid configuration: {string.Join(" ", problems)}");
     return 2;
 }
+await host.RunAsync();
 return host.Services.GetRequiredService<BotExitCode>().Value;
