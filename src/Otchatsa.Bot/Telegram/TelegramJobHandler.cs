@@ -57,6 +57,18 @@ public sealed partial class TelegramJobHandler(
         LogAnswered(job.Id, request.ChatId, reply.Kind);
     }
 
+    public async Task ApologizeAsync(ChatJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        _sentParts.TryRemove(job.Id, out _);
+        var request = TelegramRequest.FromJson(job.Payload);
+        var chat = new ChatKey(NetworkName, request.ChatId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var reply = conversation.Problem(PhotoProblem.Failed, conversation.LanguageFor(chat, request.LanguageCode));
+        await bot.SendMessage(request.ChatId, reply.Text,
+            replyParameters: new ReplyParameters { MessageId = request.MessageId, AllowSendingWithoutReply = true },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
     public bool IsTransient(Exception exception) => exception switch
     {
         ApiRequestException api => api.ErrorCode is 429 or >= 500,

@@ -32,6 +32,12 @@ public interface IChatJobHandler
 
     /// <summary>How long the network asked us to wait before retrying, if it said (Telegram <c>retry_after</c>).</summary>
     TimeSpan? RetryAfter(Exception exception);
+
+    /// <summary>
+    /// Tells the user, in one short message, that their photo could not be answered after all; called once when a job
+    /// failed for good, so an accepted photo never ends in silence.
+    /// </summary>
+    Task ApologizeAsync(ChatJob job, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -159,10 +165,26 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
             {
                 LogFailed(ex, job.Network, job.Id, attempt);
                 _store.MarkFailed(job.Id);
+                await ApologizeAsync(handler, job, cancellationToken).ConfigureAwait(false);
                 return;
             }
         }
     }
+
+    private async Task ApologizeAsync(IChatJobHandler handler, ChatJob job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await handler.ApologizeAsync(job, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogApologyFailed(ex, job.Network, job.Id);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the user that {Network} job {JobId} failed")]
+    private partial void LogApologyFailed(Exception exception, string network, long jobId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "No handler for {Network} job {JobId}; it stays pending")]
     private partial void LogNoHandler(string network, long jobId);

@@ -157,6 +157,24 @@ public sealed class TelegramBotTests
     }
 
     [Fact]
+    public async Task A_photo_whose_answer_cannot_be_sent_ends_in_one_apology_not_silence()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        fake.FailNext("sendMediaGroup", 400);
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        var message = fake.PhotoMessage(User, User, Photo);
+        fake.Enqueue(message);
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User), what: "the apology");
+
+        var sent = fake.Calls.Where(c => c.Method == "sendMessage" && c.ChatId == User).ToArray();
+        var apology = Assert.Single(sent);
+        Assert.Contains("went wrong", apology.Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(message.Id, (int)apology.Json("reply_parameters")!["message_id"]!);
+        Assert.Single(fake.Calls, c => c.Method == "sendMediaGroup");
+    }
+
+    [Fact]
     public async Task Too_many_photos_from_one_user_get_a_busy_reply_with_the_wait()
     {
         await using var fake = await FakeTelegramApi.StartAsync();
