@@ -53,7 +53,7 @@ public static class TelegramUpdateRouter
             return request;
         }
 
-        var mentioned = Mentions(message.Text ?? message.Caption, me.Username);
+        var mentioned = Mentions(message, me.Username);
         var repliesToBot = message.ReplyToMessage?.From?.Id == me.Id;
         if (own is not null || message.Document is not null)
         {
@@ -108,6 +108,17 @@ public static class TelegramUpdateRouter
         return null;
     }
 
-    private static bool Mentions(string? text, string username) =>
-        text is not null && text.Contains("@" + username, StringComparison.OrdinalIgnoreCase);
+    // Telegram marks @mentions as entities; a plain substring test would also match @otchatsa_bot2.
+    private static bool Mentions(Message message, string username)
+    {
+        var text = message.Text ?? message.Caption;
+        var entities = message.Text is not null ? message.Entities : message.CaptionEntities;
+        if (text is null || entities is null)
+        {
+            return false;
+        }
+        return entities.Any(e => e.Type == MessageEntityType.Mention
+                                 && e.Offset >= 0 && e.Offset + e.Length <= text.Length
+                                 && string.Equals(text.Substring(e.Offset, e.Length), "@" + username, StringComparison.OrdinalIgnoreCase));
+    }
 }

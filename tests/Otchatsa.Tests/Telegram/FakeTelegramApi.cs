@@ -171,6 +171,7 @@ public sealed class FakeTelegramApi : IAsyncDisposable
             Chat = new Chat { Id = chatId, Type = chatType, Title = chatType == ChatType.Private ? null : "group" },
             From = new User { Id = userId, FirstName = "User" + userId, LanguageCode = languageCode },
             Caption = caption,
+            CaptionEntities = EntitiesOf(caption),
             ReplyToMessage = replyTo,
             Photo =
             [
@@ -197,8 +198,28 @@ public sealed class FakeTelegramApi : IAsyncDisposable
             Chat = new Chat { Id = chatId, Type = chatType },
             From = new User { Id = userId, FirstName = "User" + userId },
             Text = text,
+            Entities = EntitiesOf(text),
             ReplyToMessage = replyTo,
         };
+
+    // As the real server does: @mentions and a leading /command are marked as entities.
+    private static MessageEntity[]? EntitiesOf(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        var entities = System.Text.RegularExpressions.Regex.Matches(text, @"(?<=^|\s)@\w+")
+            .Select(m => new MessageEntity { Type = MessageEntityType.Mention, Offset = m.Index, Length = m.Length })
+            .ToList();
+        var command = System.Text.RegularExpressions.Regex.Match(text, @"^/\w+(@\w+)?");
+        if (command.Success)
+        {
+            entities.RemoveAll(e => e.Offset < command.Length);
+            entities.Insert(0, new MessageEntity { Type = MessageEntityType.BotCommand, Offset = 0, Length = command.Length });
+        }
+        return entities.Count == 0 ? null : entities.ToArray();
+    }
 
     /// <summary>Waits until <paramref name="condition"/> holds over the recorded calls; fails the test after the timeout.</summary>
     public async Task WaitForAsync(Func<IReadOnlyList<RecordedCall>, bool> condition, TimeSpan? timeout = null, string? what = null)

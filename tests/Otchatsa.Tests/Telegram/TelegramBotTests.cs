@@ -100,6 +100,7 @@ public sealed class TelegramBotTests
         fake.Enqueue(fake.TextMessage(Group, User, "/style@otherbot romantic", ChatType.Supergroup));
         fake.Enqueue(fake.PhotoMessage(Group, User, Photo, caption: "/style@otherbot", chatType: ChatType.Supergroup));
         fake.Enqueue(fake.TextMessage(Group, User, "just chatting", ChatType.Supergroup));
+        fake.Enqueue(fake.PhotoMessage(Group, User, Photo, caption: $"@{FakeTelegramApi.BotUsername}2 look", chatType: ChatType.Supergroup));
         // A marker addressed to us: once it is answered, everything before it has been routed.
         fake.Enqueue(fake.TextMessage(Group, User, $"/help@{FakeTelegramApi.BotUsername}", ChatType.Supergroup));
 
