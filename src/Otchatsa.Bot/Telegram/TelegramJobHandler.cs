@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,13 +19,11 @@ namespace Otchatsa.Bot.Telegram;
 public sealed partial class TelegramJobHandler(
     ITelegramBotClient bot,
     OtchatsaConversation conversation,
+    ChatStateStore store,
     IOptions<TelegramOptions> options,
     ILogger<TelegramJobHandler> logger) : IChatJobHandler
 {
     public const string NetworkName = "telegram";
-
-    // Messages of a job already sent, so a retry after a partial send (album sent, text failed) does not repeat them.
-    private readonly ConcurrentDictionary<long, int> _sentParts = new();
 
     public string Network => NetworkName;
 
@@ -53,14 +50,12 @@ public sealed partial class TelegramJobHandler(
             LogRefused(job.Id, request.ChatId, code);
         }
         await SendAsync(job.Id, request, reply, cancellationToken).ConfigureAwait(false);
-        _sentParts.TryRemove(job.Id, out _);
         LogAnswered(job.Id, request.ChatId, reply.Kind);
     }
 
     public async Task ApologizeAsync(ChatJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        _sentParts.TryRemove(job.Id, out _);
         var request = TelegramRequest.FromJson(job.Payload);
         var chat = new ChatKey(NetworkName, request.ChatId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var reply = conversation.Problem(PhotoProblem.Failed, conversation.LanguageFor(chat, request.LanguageCode));
@@ -152,11 +147,11 @@ public sealed partial class TelegramJobHandler(
                 linkPreviewOptions: new LinkPreviewOptions { IsDisabled = true }, cancellationToken: cancellationToken));
         }
 
-        var done = _sentParts.GetValueOrDefault(jobId);
-        for (var i = done; i < parts.Count; i++)
+        // Stored, not kept in memory: a retry or a restart after a partial send (album sent, text failed) resumes after it.
+        for (var i = store.SentParts(jobId); i < parts.Count; i++)
         {
             await parts[i]().ConfigureAwait(false);
-            _sentParts[jobId] = i + 1;
+            store.SetSentParts(jobId, i + 1);
         }
     }
 

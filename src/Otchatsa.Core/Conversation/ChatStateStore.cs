@@ -64,6 +64,10 @@ public sealed class ChatStateStore : IChatPreferences, IDisposable
             CREATE TABLE IF NOT EXISTS offsets(network TEXT PRIMARY KEY, value INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS chat_prefs(chat TEXT PRIMARY KEY, language TEXT);
             """);
+        if (!HasColumn(db, "jobs", "sent_parts"))
+        {
+            Execute(db, "ALTER TABLE jobs ADD COLUMN sent_parts INTEGER NOT NULL DEFAULT 0");
+        }
         return new ChatStateStore(db, time ?? TimeProvider.System);
     }
 
@@ -131,6 +135,34 @@ public sealed class ChatStateStore : IChatPreferences, IDisposable
     }
 
     public void MarkDone(long jobId) => Finish(jobId, Done);
+
+    /// <summary>
+    /// How many messages of a job's reply were already sent: a reply is several messages (album, then text), and a
+    /// retry or a restart after a partial send must not repeat the part the user already has.
+    /// </summary>
+    public int SentParts(long jobId)
+    {
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT sent_parts FROM jobs WHERE id = $id";
+            cmd.Parameters.AddWithValue("$id", jobId);
+            return cmd.ExecuteScalar() is long parts ? (int)parts : 0;
+        }
+    }
+
+    /// <summary>Records that the first <paramref name="parts"/> messages of a job's reply were sent.</summary>
+    public void SetSentParts(long jobId, int parts)
+    {
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "UPDATE jobs SET sent_parts = $p WHERE id = $id";
+            cmd.Parameters.AddWithValue("$id", jobId);
+            cmd.Parameters.AddWithValue("$p", parts);
+            cmd.ExecuteNonQuery();
+        }
+    }
 
     /// <summary>Gives up on a job that failed for good (it is not resumed).</summary>
     public void MarkFailed(long jobId) => Finish(jobId, Failed);
@@ -226,6 +258,14 @@ public sealed class ChatStateStore : IChatPreferences, IDisposable
             cmd.Parameters.AddWithValue("$id", jobId);
             cmd.ExecuteNonQuery();
         }
+    }
+
+    private static bool HasColumn(SqliteConnection db, string table, string column)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $c";
+        cmd.Parameters.AddWithValue("$c", column);
+        return cmd.ExecuteScalar() is long count && count > 0;
     }
 
     private static void Execute(SqliteConnection db, string sql)

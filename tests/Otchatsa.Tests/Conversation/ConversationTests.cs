@@ -142,6 +142,27 @@ public sealed class ConversationTests
     }
 
     [Fact]
+    public void The_store_remembers_how_much_of_a_reply_was_sent_across_a_restart()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"), "s.db");
+        long id;
+        using (var store = ChatStateStore.Open(path))
+        {
+            id = store.Accept("t", [new NewChatJob("1", "c", "{}")], 2).Single().Id;
+            Assert.Equal(0, store.SentParts(id));
+            store.SetSentParts(id, 1);
+        }
+        using var reopened = ChatStateStore.Open(path);
+        Assert.Equal(1, reopened.SentParts(id));
+    }
+
+    private static MessageEntity[]? Mentions(string? text) => text is null
+        ? null
+        : System.Text.RegularExpressions.Regex.Matches(text, @"@\w+")
+            .Select(m => new MessageEntity { Type = MessageEntityType.Mention, Offset = m.Index, Length = m.Length })
+            .ToArray();
+
+    [Fact]
     public void Group_routing_acts_only_when_addressed()
     {
         var me = new TelegramBotIdentity(42, "otchatsa_bot");
@@ -152,6 +173,8 @@ public sealed class ConversationTests
             From = new User { Id = 9, FirstName = "u" },
             Text = photo ? null : text,
             Caption = photo ? text : null,
+            Entities = photo ? null : Mentions(text),
+            CaptionEntities = photo ? Mentions(text) : null,
             Photo = photo ? [new PhotoSize { FileId = "f", FileUniqueId = "f", Width = 1, Height = 1, FileSize = 10 }] : null,
             ReplyToMessage = replyTo,
         };
@@ -165,6 +188,7 @@ public sealed class ConversationTests
         Assert.Null(Route(Msg(ChatType.Channel, "/style", photo: true)));
         Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Group, "/style", photo: true)));
         Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Group, "hey @otchatsa_bot", photo: true)));
+        Assert.Null(Route(Msg(ChatType.Group, "hey @otchatsa_bot2", photo: true)));
         Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Group, photo: true, replyTo: botMessage)));
         Assert.Equal(TelegramAction.AnalyzePhoto, Route(Msg(ChatType.Group, "/style", replyTo: Msg(ChatType.Group, photo: true))));
         Assert.Equal(TelegramAction.Command, Route(Msg(ChatType.Supergroup, "/style@otchatsa_bot romantic")));
