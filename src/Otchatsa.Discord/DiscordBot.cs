@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Otchatsa.Discord.Attachments;
+using Otchatsa.Discord.Gateway;
+using Otchatsa.Discord.Gateway.WebSockets;
+using Otchatsa.Discord.Interactions;
+using Otchatsa.Discord.Messages;
+using Otchatsa.Discord.Models;
+using Otchatsa.Discord.Rest;
+using Otchatsa.Discord.Rest.RateLimits;
+
+namespace Otchatsa.Discord;
+
+/// <summary>
+/// The Discord side of the bot, host-agnostic: registers the commands, runs the gateway, filters events and runs
+/// the handlers off the receive loop (so slow answers never delay heartbeat ACKs).
+/// </summary>
+public sealed partial class DiscordBot : IGatewayDispatchHandler
+{
+    /// <summary>Sent when a handler failed without answering an interaction.</summary>
+    public const string InteractionFallbackText = "Sorry, something went wrong while answering. Please try again.";
+
+    private readonly DiscordClientOptions _options;
+    private readonly IReadOnlyList<ApplicationCommandProperties> _commands;
+    private readonly IDiscordMessageHandler? _messages;
+    private readonly IDiscordInteractionHandler? _interactions;
+    private readonly AttachmentDownloader _downloader;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private CancellationToken _stopping;
+    private volatile string? _botUserId;
+
+    /// <summary>Creates the bot from its parts (see <see cref="Create"/> for the usual wiring).</summary>
+    public DiscordBot(
+        DiscordClientOptions options,
+        IReadOnlyList<ApplicationCommandProperties> commands,
+        IDiscordMessageHandler? messageHandler,
+        IDiscordInteractionHandler? interactionHandler,
+        DiscordRestClient rest,
+        AttachmentDownloader downloader,
+        IWebSocketConnectionProvider sockets,
+        TimeProvider timeProvider,
+        ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _commands = commands;
+        _messages = messageHandler;
+        _interactions = interactionHandler;
+        Rest = rest;
+        _downloader = downloader;
+        _timeProvider = timeProvider;
+        _logger = loggerFactory.CreateLogger<DiscordBot>();
+        Gateway = new GatewayClient(options, rest.GetGatewayBotAsync, sockets, this, timeProvider,
+            loggerFactory.CreateLogger<GatewayClient>());
+    }
+
+    /// <summary>Wires the bot on real sockets and HTTP; <paramref name="apiHandler"/> replaces the HTTP stack if given.</summary>
+    public static DiscordBot Create(
+        DiscordClientOptions options,
+        IReadOnlyList<ApplicationCommandProperties> commands,
+        IDiscordMessageHandler? messageHandler,
+        IDiscordInteractionHandler? interactionHandler,
+        ILoggerFactory? loggerFactory = null,
+        TimeProvider? timeProvider = null,
+        HttpMessageHandler? apiHandler = null)
+    {
+        loggerFactory ??= NullLoggerFactory.Instance;
+        timeProvider ??= TimeProvider.System;
+        var api = new HttpClient(apiHandler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        var rest = new DiscordRestClient(options, new HttpClientRestRequestHandler(api), new RateLimitManager(timeProvider),
+            timeProvider, loggerFactory.CreateLogger<DiscordRestClient>());
+        var downloads = new HttpClient(AttachmentDownloader.CreateDefaultHandler()) { Timeout = TimeSpan.FromSeconds(30) };
+        var downloader = new AttachmentDownloader(downloads, options, loggerFactory.CreateLogger<AttachmentDownloader>());
+        return new DiscordBot(options, commands, messageHandler, interactionHandler, rest, downloader,
+            new ClientWebSocketConnectionProvider(), timeProvider, loggerFactory);
+    }
+
+    /// <summary>The REST client.</summary>
+    public DiscordRestClient Rest { get; }
+
+    /// <summary>The gateway client (its statistics are useful in tests and health logs).</summary>
+    public GatewayClient Gateway { get; }
+
+    /// <summary>The application id, known after start.</summary>
+    public string? ApplicationId { get; private set; }
+
+    /// <summary>Handlers still running.</summary>
+    public int HandlersInFlight => _inFlight.Count;
+
+    /// <summary>
+    /// Registers the commands, then runs the gateway until cancelled (throws <see cref="OperationCanceledException"/>)
+    /// or stopped by a fatal close (<see cref="GatewayFatalException"/>). Running handlers get a short grace period.
+    /// </summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        _stopping = cancellationToken;
+        var application = await Rest.GetCurrentApplicationAsync(cancellationToken).ConfigureAwait(false);
+        ApplicationId = application.Id;
+        _botUserId ??= application.Bot?.Id;
+        await RegisterCommandsAsync(application.Id, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Gateway.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DrainAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task RegisterCommandsAsync(string applicationId, CancellationToken cancellationToken)
+    {
+        if (_commands.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var registered = await Rest.BulkOverwriteApplicationCommandsAsync(applicationId, _commands,
+                _options.CommandGuildId, cancellationToken).ConfigureAwait(false);
+            LogCommandsRegistered(_logger, registered.Count, _options.CommandGuildId is null ? "globally" : "in the configured guild");
+        }
+        catch (DiscordRestException ex)
+        {
+            // The previous registration keeps working; a wrong body is a bug to fix, not a reason to go offline.
+            LogCommandsFailed(_logger, ex);
+        }
+    }
+
+    /// <inheritdoc />
+    ValueTask IGatewayDispatchHandler.HandleDispatchAsync(GatewayDispatch dispatch, CancellationToken cancellationToken)
+    {
+        switch (dispatch.Type)
+        {
+            case "READY":
+                var ready = dispatch.Data.Deserialize<ReadyEvent>(DiscordJson.Options)!;
+                _botUserId = ready.User.Id;
+                ApplicationId ??= ready.Application.Id;
+                break;
+            case "MESSAGE_CREATE" when _messages is not null:
+                OnMessage(dispatch.Data.Deserialize<DiscordMessage>(DiscordJson.Options)!);
+                break;
+            case "INTERACTION_CREATE" when _interactions is not null:
+                OnInteraction(dispatch.Data.Deserialize<DiscordInteraction>(DiscordJson.Options)!);
+                break;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void OnMessage(DiscordMessage message)
+    {
+        // Bots (including this one) and webhooks are never answered: two bots could otherwise talk forever.
+        if (message.Author.Bot || message.WebhookId is not null || message.Author.Id == _botUserId || _botUserId is null)
+        {
+            LogIgnoredMessage(_logger, message.Id);
+            return;
+        }
+
+        var context = new DiscordMessageContext(message, _botUserId, Rest, _downloader, _options);
+        Track(RunHandlerAsync(message.Id, () => _messages!.HandleMessageAsync(context, _stopping)));
+    }
+
+    private void OnInteraction(DiscordInteraction interaction)
+    {
+        if (interaction.Type != InteractionType.ApplicationCommand)
+        {
+            return;
+        }
+
+        var context = new DiscordInteractionContext(interaction, Rest, _downloader, _options, _timeProvider, _logger);
+        context.StartAutoDefer();
+        Track(RunInteractionAsync(context));
+    }
+
+    private async Task RunInteractionAsync(DiscordInteractionContext context)
+    {
+        await using (context.ConfigureAwait(false))
+        {
+            await RunHandlerAsync(context.Interaction.Id, () => _interactions!.HandleInteractionAsync(context, _stopping))
+                .ConfigureAwait(false);
+            // Not the stopping token: the answer to a running interaction should still go out during shutdown.
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await context.EnsureAnsweredAsync(InteractionFallbackText, grace.Token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunHandlerAsync(string id, Func<Task> handler)
+    {
+        await Task.Yield();
+        try
+        {
+            await handler().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        catch (Exception ex)
+        {
+            LogHandlerFailed(_logger, ex, id);
+        }
+    }
+
+    private void Track(Task task)
+    {
+        _inFlight.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _inFlight.TryRemove(t, out _), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task DrainAsync()
+    {
+        var pending = _inFlight.Keys.ToArray();
+        if (pending.Length == 0)
+        {
+            return;
+        }
+
+        await Task.WhenAny(Task.WhenAll(pending), Task.Delay(TimeSpan.FromSeconds(10), _timeProvider)).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Discord commands registered: {Count} {Scope}")]
+    private static partial void LogCommandsRegistered(ILogger logger, int count, string scope);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Discord command registration failed; the previous commands stay")]
+    private static partial void LogCommandsFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Discord message {MessageId} ignored (bot, webhook or own)")]
+    private static partial void LogIgnoredMessage(ILogger logger, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Discord handler failed for {Id}")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string id);
+}
