@@ -100,7 +100,17 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         _stopping = cancellationToken;
-        var application = await Rest.GetCurrentApplicationAsync(cancellationToken).ConfigureAwait(false);
+        PartialApplication application;
+        try
+        {
+            application = await Rest.GetCurrentApplicationAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DiscordRestException ex) when (ex.StatusCode == 401)
+        {
+            LogTokenRejected(_logger);
+            throw new GatewayFatalException(null, "Discord rejected the bot token (HTTP 401).");
+        }
+
         ApplicationId = application.Id;
         _botUserId ??= application.Bot?.Id;
         await RegisterCommandsAsync(application.Id, cancellationToken).ConfigureAwait(false);
@@ -226,6 +236,9 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
 
         await Task.WhenAny(Task.WhenAll(pending), Task.Delay(TimeSpan.FromSeconds(10), _timeProvider)).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Discord rejected the bot token (HTTP 401): check Discord:BotToken. Not connecting.")]
+    private static partial void LogTokenRejected(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Discord commands registered: {Count} {Scope}")]
     private static partial void LogCommandsRegistered(ILogger logger, int count, string scope);

@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Otchatsa.Discord;
+using Otchatsa.Discord.Commands;
+using Otchatsa.Discord.Gateway;
+using Otchatsa.Discord.Interactions;
+using Otchatsa.Discord.Messages;
+using Otchatsa.Discord.Models;
+using Otchatsa.FakeDiscord;
+
+namespace Otchatsa.Discord.Tests;
+
+/// <summary>Collects every log line (message and exception text) so tests can check what was logged.</summary>
+internal sealed class CollectingLoggerFactory : ILoggerFactory
+{
+    private readonly ConcurrentQueue<(LogLevel Level, string Category, string Text)> _lines = new();
+
+    public IReadOnlyList<(LogLevel Level, string Category, string Text)> Lines => _lines.ToArray();
+
+    public string AllText => string.Join('\n', _lines.Select(l => l.Text));
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CollectingLoggerFactory owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner._lines.Enqueue((logLevel, category, formatter(state, exception) + (exception is null ? "" : " | " + exception)));
+    }
+}
+
+/// <summary>Records what the bot handed to the handlers; behaviour is set per test.</summary>
+internal sealed class RecordingHandlers : IDiscordMessageHandler, IDiscordInteractionHandler
+{
+    private readonly ConcurrentQueue<DiscordMessageContext> _messages = new();
+    private readonly ConcurrentQueue<DiscordInteractionContext> _interactions = new();
+
+    public IReadOnlyList<DiscordMessageContext> Messages => _messages.ToArray();
+
+    public IReadOnlyList<DiscordInteractionContext> Interactions => _interactions.ToArray();
+
+    public Func<DiscordMessageContext, CancellationToken, Task>? OnMessage { get; set; }
+
+    public Func<DiscordInteractionContext, CancellationToken, Task>? OnInteraction { get; set; }
+
+    public Task HandleMessageAsync(DiscordMessageContext context, CancellationToken cancellationToken)
+    {
+        _messages.Enqueue(context);
+        return OnMessage?.Invoke(context, cancellationToken) ?? Task.CompletedTask;
+    }
+
+    public Task HandleInteractionAsync(DiscordInteractionContext context, CancellationToken cancellationToken)
+    {
+        _interactions.Enqueue(context);
+        return OnInteraction?.Invoke(context, cancellationToken) ?? Task.CompletedTask;
+    }
+}
+
+/// <summary>A fake Discord plus the real client pointed at it.</summary>
+internal sealed class DiscordHarness : IAsyncDisposable
+{
+    public static readonly TimeSpan Budget = TimeSpan.FromSeconds(10);
+
+    private readonly CancellationTokenSource _stop = new();
+
+    private DiscordHarness(FakeDiscordServer fake, DiscordClientOptions options)
+    {
+        Fake = fake;
+        Options = options;
+    }
+
+    public FakeDiscordServer Fake { get; }
+    public DiscordClientOptions Options { get; }
+    public RecordingHandlers Handlers { get; } = new();
+    public CollectingLoggerFactory Logs { get; } = new();
+    public DiscordBot Bot { get; private set; } = null!;
+    public Task Run { get; private set; } = Task.CompletedTask;
+
+    public static IReadOnlyList<ApplicationCommandChoice> TestStyles { get; } =
+    [
+        new("Romantic 로맨틱", "romantic"),
+        new("Street 스트리트", "street"),
+        new("Military 밀리터리", "military"),
+    ];
+
+    public static async Task<DiscordHarness> StartAsync(
+        Action<DiscordClientOptions>? configure = null, Action<FakeDiscordServer>? configureFake = null, bool run = true)
+    {
+        var fake = await FakeDiscordServer.StartAsync();
+        configureFake?.Invoke(fake);
+        var options = new DiscordClientOptions
+        {
+            BotToken = FakeDiscordServer.Token,
+            ApiBaseUrl = fake.ApiBaseUrl,
+            AttachmentHosts = ["127.0.0.1"],
+            AutoDeferAfter = TimeSpan.FromSeconds(1.5),
+            Gateway = new GatewayOptions
+            {
+                HelloTimeout = TimeSpan.FromSeconds(5),
+                ReconnectBaseDelay = TimeSpan.FromMilliseconds(20),
+                ReconnectMaxDelay = TimeSpan.FromMilliseconds(500),
+                InvalidSessionMinDelay = TimeSpan.FromMilliseconds(10),
+                InvalidSessionMaxDelay = TimeSpan.FromMilliseconds(50),
+                IdentifyWindow = TimeSpan.FromMilliseconds(50),
+                CloseTimeout = TimeSpan.FromMilliseconds(500),
+            },
+        };
+        configure?.Invoke(options);
+        var harness = new DiscordHarness(fake, options);
+        harness.Bot = DiscordBot.Create(options, OtchatsaCommands.Build(TestStyles, options.CommandGuildId is null),
+            harness.Handlers, harness.Handlers, harness.Logs);
+        if (run)
+        {
+            harness.Start();
+        }
+
+        return harness;
+    }
+
+    public void Start() => Run = Task.Run(() => Bot.RunAsync(_stop.Token));
+
+    /// <summary>Waits for READY (first session) on the client side.</summary>
+    public Task WaitReadyAsync(int count = 1) =>
+        Fake.WaitUntilAsync(() => Bot.Gateway.Statistics.Ready >= count && Bot.Gateway.SessionId is not null, Budget, $"READY #{count}");
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await Run.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or GatewayFatalException)
+        {
+            // Expected ends.
+        }
+
+        await Fake.DisposeAsync();
+        Assert.DoesNotContain(FakeDiscordServer.Token, Logs.AllText, StringComparison.Ordinal);
+        _stop.Dispose();
+    }
+}
