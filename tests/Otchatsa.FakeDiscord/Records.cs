@@ -113,7 +113,7 @@ public static class FakeEvents
         ["id"] = id ?? NextId(),
         ["channel_id"] = channelId,
         ["guild_id"] = guildId,
-        ["author"] = author,
+        ["author"] = author.DeepClone(),
         ["content"] = content,
         ["mentions"] = new JsonArray((mentions ?? []).Select(m => (JsonNode)m.DeepClone()).ToArray()),
         ["attachments"] = new JsonArray((attachments ?? []).Select(a => (JsonNode)a.DeepClone()).ToArray()),
