@@ -100,16 +100,7 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         _stopping = cancellationToken;
-        PartialApplication application;
-        try
-        {
-            application = await Rest.GetCurrentApplicationAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (DiscordRestException ex) when (ex.StatusCode == 401)
-        {
-            LogTokenRejected(_logger);
-            throw new GatewayFatalException(null, "Discord rejected the bot token (HTTP 401).");
-        }
+        var application = await GetApplicationAsync(cancellationToken).ConfigureAwait(false);
 
         ApplicationId = application.Id;
         _botUserId ??= application.Bot?.Id;
@@ -121,6 +112,31 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
         finally
         {
             await DrainAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<PartialApplication> GetApplicationAsync(CancellationToken cancellationToken)
+    {
+        var backoff = new ReconnectBackoff(_options.Gateway.ReconnectBaseDelay, _options.Gateway.ReconnectMaxDelay, Random.Shared);
+        for (var failures = 1; ; failures++)
+        {
+            try
+            {
+                return await Rest.GetCurrentApplicationAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (DiscordRestException ex) when (ex.StatusCode == 401)
+            {
+                LogTokenRejected(_logger);
+                throw new GatewayFatalException(null, "Discord rejected the bot token (HTTP 401).");
+            }
+            catch (Exception ex) when (ex is HttpRequestException or DiscordRestException { StatusCode: >= 500 }
+                                           || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                // Discord (or the network) being down at start is not a reason to give up: the worker keeps trying.
+                var delay = backoff.Next(failures);
+                LogStartRetry(_logger, ex, (long)delay.TotalMilliseconds);
+                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -236,6 +252,9 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
 
         await Task.WhenAny(Task.WhenAll(pending), Task.Delay(TimeSpan.FromSeconds(10), _timeProvider)).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Discord unreachable at start; retrying in {DelayMs} ms")]
+    private static partial void LogStartRetry(ILogger logger, Exception exception, long delayMs);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Discord rejected the bot token (HTTP 401): check Discord:BotToken. Not connecting.")]
     private static partial void LogTokenRejected(ILogger logger);

@@ -30,7 +30,7 @@ public sealed partial class GatewayClient
 
     private string? _sessionId;
     private Uri? _resumeUrl;
-    private int? _sequence;
+    private int _sequenceValue = -1;
 
     private int _connectionCount, _identifies, _resumes, _ready, _resumed, _zombies, _reconnectRequests,
         _invalidSessions, _sessionsLost, _heartbeats;
@@ -60,7 +60,14 @@ public sealed partial class GatewayClient
     public string? SessionId => Volatile.Read(ref _sessionId);
 
     /// <summary>The last sequence number received.</summary>
-    public int? Sequence => _sequence;
+    public int? Sequence => Volatile.Read(ref _sequenceValue) is var s and >= 0 ? s : null;
+
+    // Written by the receive loop, read by the heartbeat task: one int, so reads are never torn.
+    private int? _sequence
+    {
+        get => Sequence;
+        set => Volatile.Write(ref _sequenceValue, value ?? -1);
+    }
 
     /// <summary>A snapshot of the counters.</summary>
     public GatewayStatistics Statistics => new(
