@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,7 +39,12 @@ public static class WebFrontEnd
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
         });
+        // Per-request framework logs would drown the worker's own; warnings and errors still show.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddOtchatsaWeb(builder.Configuration);
+        // Antiforgery keys live in memory only: nothing is written to the user profile, and a restart merely asks
+        // an open form to be reloaded.
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapOtchatsaWeb();
