@@ -61,6 +61,9 @@ internal sealed partial class WebFrontEndService(
 {
     private WebApplication? _app;
 
+    /// <summary>The addresses Kestrel bound (with the real port when <c>Web:Urls</c> asked for port 0).</summary>
+    public IReadOnlyList<string> Urls => _app?.Urls.ToArray() ?? [];
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         runtime.Start();
