@@ -19,6 +19,7 @@ internal static class Pages
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>{title} · 옷찾사 Otchatsa</title>
+            <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
             <link rel="stylesheet" href="/assets/app.css">
             <script src="/assets/app.js" defer></script>
             </head>
@@ -40,7 +41,12 @@ internal static class Pages
     public static Html Home(Texts t, string antiforgeryToken, WebRuntime runtime, long maxBytes)
     {
         var current = runtime.Current;
-        var known = current?.Recommender.Classifier.Classes.Select(s => s.Id).ToHashSet();
+        var classes = current?.Recommender.Classifier.Classes;
+        // With no style known at all, one sentence says so instead of marking all 23 cards.
+        var known = classes is { Count: > 0 } ? classes.Select(s => s.Id).ToHashSet() : null;
+        var noneKnown = classes is { Count: 0 }
+            ? Html.Of($"""<p class="small" id="no-styles-known">{t.NoStylesKnown}</p>""")
+            : Html.Empty;
         var warming = current is null
             ? Html.Of($"""<p class="notice" id="warming">{t.WarmingUp}</p>""")
             : Html.Empty;
@@ -72,6 +78,7 @@ internal static class Pages
             </section>
             <section class="styles">
             <h2>{t.StylesTitle}</h2>
+            {noneKnown}
             {groups}
             </section>
             """);
@@ -170,7 +177,7 @@ internal static class Pages
             var malls = TopMalls(runtime.Index, style);
             var examples = Examples(runtime.Index, style);
             catalog = Html.Of($"""
-                {Html.When(!known, Html.Of($"""<p class="notice">{t.NotRecognised}</p>"""))}
+                {Html.When(!known, Html.Of($"""<p class="notice">{t.NotRecognisedLong}</p>"""))}
                 <h2>{t.TopMallsLabel}</h2>
                 {(malls.Count == 0 ? Html.Of($"<p>{t.NoMallsForStyle}</p>") : Html.Of($"""<ol class="malls" id="style-malls">{malls.Select(m => Html.Of($"""<li class="mall"><strong>{SafeLink(m.Url, Html.Of($"{m.Name}"))}</strong> <span class="small">{Percent(m.Share(style.Id))} {t.StyleShare}</span></li>"""))}</ol>"""))}
                 <h2>{t.ExamplesLabel}</h2>

@@ -31,6 +31,8 @@ public sealed record Texts
     public required string WarmingUp { get; init; }
     public required string StylesTitle { get; init; }
     public required string NotRecognised { get; init; }
+    public required string NotRecognisedLong { get; init; }
+    public required string NoStylesKnown { get; init; }
     public required string ResultTitle { get; init; }
     public required string YourPhoto { get; init; }
     public required string PersonFound { get; init; }
@@ -78,6 +80,8 @@ public sealed record Texts
         WarmingUp = "The models and the catalog are still loading. Try again in a moment.",
         StylesTitle = "The 23 K-Fashion styles",
         NotRecognised = "not yet recognised",
+        NotRecognisedLong = "The current style model cannot recognise this style yet, so photos are never labelled with it.",
+        NoStylesKnown = "This catalog has no style labels and no trained style model yet: answers show malls and items by look alone.",
         ResultTitle = "Your outfit",
         YourPhoto = "Your photo",
         PersonFound = "The box shows the person the style was read from.",
@@ -139,6 +143,8 @@ public sealed record Texts
         WarmingUp = "모델과 카탈로그를 불러오는 중입니다. 잠시 후 다시 시도해 주세요.",
         StylesTitle = "K-Fashion 23가지 스타일",
         NotRecognised = "아직 인식하지 못함",
+        NotRecognisedLong = "지금의 스타일 모델은 아직 이 스타일을 알아보지 못해, 사진에 이 스타일을 붙이지 않습니다.",
+        NoStylesKnown = "이 카탈로그에는 아직 스타일 라벨도, 학습된 스타일 모델도 없습니다. 생김새만으로 쇼핑몰과 상품을 찾아 드립니다.",
         ResultTitle = "내 코디",
         YourPhoto = "올린 사진",
         PersonFound = "상자는 스타일을 읽은 사람의 위치입니다.",

@@ -24,6 +24,7 @@ internal static class WebEndpoints
         routes.MapGet("/r/{id}/photo", ResultPhoto);
         routes.MapGet("/styles/{id}", StylePage);
         routes.MapGet("/assets/{name}", Asset);
+        routes.MapGet("/favicon.ico", () => Results.Redirect("/assets/favicon.svg", permanent: true));
         routes.MapGet("/thumbs/{id}", Thumb);
         routes.MapGet("/healthz", Health);
         routes.MapGet("/api/styles", ApiStyles);
@@ -231,7 +232,7 @@ internal static class WebEndpoints
     {
         var assembly = typeof(WebEndpoints).Assembly;
         var assets = new Dictionary<string, (byte[], string, string)>(StringComparer.Ordinal);
-        foreach (var (name, type) in new[] { ("app.css", "text/css; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8") })
+        foreach (var (name, type) in new[] { ("app.css", "text/css; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8"), ("favicon.svg", "image/svg+xml") })
         {
             using var stream = assembly.GetManifestResourceStream($"Otchatsa.Web.Assets.{name}")
                 ?? throw new InvalidOperationException($"Embedded asset {name} is missing.");
