@@ -45,6 +45,8 @@ internal sealed class WebCommand : AsyncCommand<WebCommand.Settings>
             throw new CliException($"No index at '{settings.Index}'. Build one with 'otchatsa index build' or run 'otchatsa demo'.");
         }
         var configuration = new ConfigurationBuilder()
+            // OTCHATSA_Web__RecommendPermits=… and the like tune the limits without new flags; the flags still win.
+            .AddEnvironmentVariables("OTCHATSA_")
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Otchatsa:IndexPath"] = Path.GetFullPath(settings.Index),
@@ -53,8 +55,6 @@ internal sealed class WebCommand : AsyncCommand<WebCommand.Settings>
                 ["Web:Urls"] = settings.Urls,
                 ["Web:Strategy"] = settings.Strategy,
             })
-            // OTCHATSA_Web__RecommendPermits=… and the like tune the limits without new flags.
-            .AddEnvironmentVariables("OTCHATSA_")
             .Build();
         await using var app = WebFrontEnd.Build(configuration);
         await app.StartAsync(cancellationToken);
