@@ -73,11 +73,12 @@ public static class WebServiceCollectionExtensions
     public static IServiceCollection AddOtchatsaWebFrontEnd(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        AddWebOptions(services);
+        // A disabled page is not validated either: a worker running chats only never fails over Web:* typos.
         if (!configuration.GetValue<bool>($"{WebOptions.Section}:{nameof(WebOptions.Enabled)}"))
         {
             return services;
         }
+        AddWebOptions(services);
         AddRuntime(services, configuration);
         services.AddHostedService<WebFrontEndService>();
         return services;
