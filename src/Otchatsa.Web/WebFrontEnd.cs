@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,9 +44,13 @@ public static class WebFrontEnd
         // Per-request framework logs would drown the worker's own; warnings and errors still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddOtchatsaWeb(builder.Configuration);
-        // Antiforgery keys live in memory only: nothing is written to the user profile, and a restart merely asks
-        // an open form to be reloaded.
-        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        // Antiforgery keys live in memory only (the ephemeral provider alone still initialises the on-disk key ring).
+        builder.Services.AddDataProtection();
+        builder.Services.Configure<KeyManagementOptions>(o =>
+        {
+            o.XmlRepository = new InMemoryKeyRepository();
+            o.XmlEncryptor = new NullXmlEncryptor();
+        });
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapOtchatsaWeb();
@@ -72,6 +78,8 @@ internal sealed partial class WebFrontEndService(
             builder.Logging.ClearProviders();
             builder.Services.AddSingleton(loggerFactory);
             builder.Services.AddSingleton(runtime);
+            // The worker's host owns Ctrl+C and SIGTERM; a second console lifetime would stop the page on its own.
+            builder.Services.AddSingleton<IHostLifetime, OwnedByWorkerLifetime>();
         });
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         LogListening(string.Join(", ", _app.Urls));
@@ -96,4 +104,12 @@ internal sealed partial class WebFrontEndService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Web: listening on {Urls}")]
     private partial void LogListening(string urls);
+}
+
+/// <summary>A lifetime that waits for nothing and stops when told: the outer host decides when the page stops.</summary>
+internal sealed class OwnedByWorkerLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -80,6 +80,9 @@ public static class WebServiceCollectionExtensions
         }
         AddWebOptions(services);
         AddRuntime(services, configuration);
+        // The page logs through the worker's logging: keep ASP.NET Core's per-request lines out of it by default
+        // (a more specific Logging:LogLevel entry still overrides this).
+        services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
         services.AddHostedService<WebFrontEndService>();
         return services;
     }
