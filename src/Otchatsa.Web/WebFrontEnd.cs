@@ -1,0 +1,115 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Otchatsa.Web;
+
+/// <summary>Builds the self-contained web application: Kestrel on <c>Web:Urls</c>, the page's services and routes.</summary>
+public static class WebFrontEnd
+{
+    /// <summary>
+    /// A ready-to-start application. <paramref name="configure"/> runs after the page's services are registered, so it
+    /// can replace them (tests swap in a <see cref="WebRuntime"/> or a test server). Throws
+    /// <see cref="OptionsValidationException"/> for invalid <c>Web</c> options.
+    /// </summary>
+    public static WebApplication Build(IConfiguration configuration, Action<WebApplicationBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = configuration.GetSection(WebOptions.Section).Get<WebOptions>() ?? new WebOptions();
+        var validation = new WebOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(WebOptions.Section, typeof(WebOptions), validation.Failures);
+        }
+        // Slim: no appsettings or environment scanning of its own; the caller's configuration is the only source.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.WebHost.UseUrls([.. options.UrlList]);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+        });
+        // Per-request framework logs would drown the worker's own; warnings and errors still show.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.AddOtchatsaWeb(builder.Configuration);
+        // Antiforgery keys live in memory only (the ephemeral provider alone still initialises the on-disk key ring).
+        builder.Services.AddDataProtection();
+        builder.Services.Configure<KeyManagementOptions>(o =>
+        {
+            o.XmlRepository = new InMemoryKeyRepository();
+            o.XmlEncryptor = new NullXmlEncryptor();
+        });
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.MapOtchatsaWeb();
+        return app;
+    }
+}
+
+/// <summary>Runs the web front end inside a Generic Host worker, sharing the worker's engine and logging.</summary>
+internal sealed partial class WebFrontEndService(
+    IConfiguration configuration,
+    WebRuntime runtime,
+    ILoggerFactory loggerFactory,
+    ILogger<WebFrontEndService> logger) : IHostedService, IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    /// <summary>The addresses Kestrel bound (with the real port when <c>Web:Urls</c> asked for port 0).</summary>
+    public IReadOnlyList<string> Urls => _app?.Urls.ToArray() ?? [];
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        runtime.Start();
+        _app = WebFrontEnd.Build(configuration, builder =>
+        {
+            builder.Logging.ClearProviders();
+            builder.Services.AddSingleton(loggerFactory);
+            builder.Services.AddSingleton(runtime);
+            // The worker's host owns Ctrl+C and SIGTERM; a second console lifetime would stop the page on its own.
+            builder.Services.AddSingleton<IHostLifetime, OwnedByWorkerLifetime>();
+        });
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        LogListening(string.Join(", ", _app.Urls));
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+            _app = null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Web: listening on {Urls}")]
+    private partial void LogListening(string urls);
+}
+
+/// <summary>A lifetime that waits for nothing and stops when told: the outer host decides when the page stops.</summary>
+internal sealed class OwnedByWorkerLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
