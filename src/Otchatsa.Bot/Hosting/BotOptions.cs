@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Options;
+using Otchatsa.Discord;
+using Otchatsa.Discord.Gateway;
+using DiscordReplyLayout = Otchatsa.Discord.ReplyLayout;
 
 namespace Otchatsa.Bot.Hosting;
 
@@ -83,6 +86,21 @@ public sealed class DiscordOptions
     public string ApiBaseUrl { get; set; } = "https://discord.com/api/v10";
     public string[] AttachmentHosts { get; set; } = ["cdn.discordapp.com", "media.discordapp.net"];
     public ulong? CommandGuildId { get; set; }
+
+    /// <summary>Identify intents; add <c>MessageContent</c> only when the portal switch is on (see docs/discord.md).</summary>
+    public GatewayIntents Intents { get; set; } = GatewayIntents.Default;
+
+    /// <summary>Components V2 (default) or the embed fallback.</summary>
+    public DiscordReplyLayout ReplyLayout { get; set; } = DiscordReplyLayout.ComponentsV2;
+
+    /// <summary>Photos above this are refused before download.</summary>
+    public long MaxAttachmentBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>An interaction not answered after this long is deferred automatically (Discord's limit is 3 s).</summary>
+    public TimeSpan AutoDeferAfter { get; set; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>Gateway timing knobs (tests shorten them).</summary>
+    public GatewayOptions Gateway { get; set; } = new();
 }
 
 internal sealed class OtchatsaOptionsValidator : IValidateOptions<OtchatsaOptions>
@@ -186,6 +204,14 @@ internal sealed class DiscordOptionsValidator : IValidateOptions<DiscordOptions>
         if (options.AttachmentHosts.Length == 0)
         {
             errors.Add("Discord:AttachmentHosts must name at least one host.");
+        }
+        if (options.MaxAttachmentBytes < 1)
+        {
+            errors.Add("Discord:MaxAttachmentBytes must be positive.");
+        }
+        if (options.AutoDeferAfter <= TimeSpan.Zero || options.AutoDeferAfter >= TimeSpan.FromSeconds(3))
+        {
+            errors.Add("Discord:AutoDeferAfter must be between 0 and 3 s (Discord drops interactions not answered within 3 s).");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

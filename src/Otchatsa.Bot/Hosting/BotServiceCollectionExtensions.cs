@@ -3,10 +3,20 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using System.Globalization;
+using Otchatsa.Bot.Discord;
 using Otchatsa.Bot.Telegram;
 using Otchatsa.Catalog;
 using Otchatsa.Conversation;
+using Otchatsa.Discord;
+using Otchatsa.Discord.Attachments;
+using Otchatsa.Discord.Commands;
+using Otchatsa.Discord.Gateway.WebSockets;
+using Otchatsa.Discord.Models;
+using Otchatsa.Discord.Rest;
+using Otchatsa.Discord.Rest.RateLimits;
 using Otchatsa.Recommending;
+using Otchatsa.Styles;
 using Telegram.Bot;
 
 namespace Otchatsa.Bot.Hosting;
@@ -63,7 +73,68 @@ public static class BotServiceCollectionExtensions
         {
             services.AddOtchatsaTelegram();
         }
+        if (configuration.GetValue<bool>($"{DiscordOptions.Section}:Enabled"))
+        {
+            services.AddOtchatsaDiscord();
+        }
         return services;
+    }
+
+    private static IServiceCollection AddOtchatsaDiscord(this IServiceCollection services)
+    {
+        services.TryAddSingleton(sp => ToClientOptions(sp.GetRequiredService<IOptions<DiscordOptions>>().Value));
+        services.TryAddSingleton(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            // A plain HttpClient on purpose (as for Telegram): IHttpClientFactory's logging would write interaction
+            // webhook URLs, which carry interaction tokens.
+            var api = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(30) };
+            return new DiscordRestClient(sp.GetRequiredService<DiscordClientOptions>(), new HttpClientRestRequestHandler(api),
+                new RateLimitManager(time), time, sp.GetRequiredService<ILogger<DiscordRestClient>>());
+        });
+        services.TryAddSingleton(sp => new AttachmentDownloader(
+            new HttpClient(AttachmentDownloader.CreateDefaultHandler()) { Timeout = TimeSpan.FromSeconds(30) },
+            sp.GetRequiredService<DiscordClientOptions>(),
+            sp.GetRequiredService<ILogger<AttachmentDownloader>>()));
+        services.AddSingleton<DiscordLiveInteractions>();
+        services.AddSingleton<DiscordJobHandler>();
+        services.AddSingleton<IChatJobHandler>(sp => sp.GetRequiredService<DiscordJobHandler>());
+        services.AddSingleton<DiscordChatHandler>();
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<DiscordClientOptions>();
+            var handler = sp.GetRequiredService<DiscordChatHandler>();
+            var commands = OtchatsaCommands.Build(StyleChoices(sp.GetRequiredService<OtchatsaRuntime>()), global: options.CommandGuildId is null);
+            return new DiscordBot(options, commands, handler, handler, sp.GetRequiredService<DiscordRestClient>(),
+                sp.GetRequiredService<AttachmentDownloader>(), new ClientWebSocketConnectionProvider(),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>());
+        });
+        services.AddHostedService<DiscordFrontEnd>();
+        return services;
+    }
+
+    private static DiscordClientOptions ToClientOptions(DiscordOptions o) => new()
+    {
+        BotToken = o.BotToken,
+        ApiBaseUrl = new Uri(o.ApiBaseUrl.EndsWith('/') ? o.ApiBaseUrl : o.ApiBaseUrl + "/"),
+        AttachmentHosts = [.. o.AttachmentHosts],
+        MaxAttachmentBytes = o.MaxAttachmentBytes,
+        CommandGuildId = o.CommandGuildId?.ToString(CultureInfo.InvariantCulture),
+        Intents = o.Intents,
+        ReplyLayout = o.ReplyLayout,
+        AutoDeferAfter = o.AutoDeferAfter,
+        Gateway = o.Gateway,
+    };
+
+    /// <summary>The /style choices: the styles the classifier knows (all styles when it knows none), at most 25.</summary>
+    internal static IReadOnlyList<ApplicationCommandChoice> StyleChoices(OtchatsaRuntime runtime)
+    {
+        var known = runtime.Recommender.Classifier.Classes;
+        var styles = known.Count > 0 ? known : StyleTaxonomy.All;
+        return styles
+            .Take(OtchatsaCommands.MaxChoices)
+            .Select(s => new ApplicationCommandChoice($"{s.NameEn} {s.NameKo}", s.Id))
+            .ToArray();
     }
 
     private static IServiceCollection AddOtchatsaTelegram(this IServiceCollection services)

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Otchatsa.Bot.Hosting;
+using Otchatsa.Conversation;
+using Otchatsa.Discord;
+using Otchatsa.Discord.Gateway;
+
+namespace Otchatsa.Bot.Discord;
+
+/// <summary>
+/// Runs the Discord bot (command registration, gateway, handlers) after re-queueing the Discord jobs a previous run
+/// accepted but did not answer. A fatal gateway stop (rejected token, disallowed intents…) ends only Discord; when
+/// Discord is the only front end the worker stops with <see cref="FatalExitCode"/>.
+/// </summary>
+public sealed partial class DiscordFrontEnd(
+    DiscordBot bot,
+    ChatStateStore store,
+    ChatJobQueue queue,
+    IOptions<TelegramOptions> telegram,
+    IHostApplicationLifetime lifetime,
+    BotExitCode exitCode,
+    ILogger<DiscordFrontEnd> logger) : BackgroundService
+{
+    /// <summary>The same code as a rejected Telegram token, so a supervisor needs to know one "fix the config" code.</summary>
+    public const int FatalExitCode = 3;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var pending = store.PendingJobs(DiscordJobHandler.NetworkName);
+            if (pending.Count > 0)
+            {
+                LogResuming(pending.Count);
+            }
+            foreach (var job in pending)
+            {
+                await queue.EnqueueAsync(job, stoppingToken).ConfigureAwait(false);
+            }
+            await bot.RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (GatewayFatalException ex)
+        {
+            // The exception message names the close code and the fix; it never contains the token.
+            if (telegram.Value.Enabled)
+            {
+                LogStoppedTelegramRuns(ex.Message);
+            }
+            else
+            {
+                LogStoppedExiting(ex.Message, FatalExitCode);
+                exitCode.Value = FatalExitCode;
+                lifetime.StopApplication();
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Discord: resuming {Count} job(s) accepted before the last stop")]
+    private partial void LogResuming(int count);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Discord front end stopped: {Reason} Telegram keeps running.")]
+    private partial void LogStoppedTelegramRuns(string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Discord front end stopped: {Reason} It is the only front end; exiting with code {ExitCode}.")]
+    private partial void LogStoppedExiting(string reason, int exitCode);
+}
