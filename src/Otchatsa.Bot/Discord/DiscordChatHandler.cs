@@ -23,6 +23,9 @@ public sealed partial class DiscordChatHandler(
     DiscordLiveInteractions live,
     ILogger<DiscordChatHandler> logger) : IDiscordMessageHandler, IDiscordInteractionHandler
 {
+    /// <summary>How long a waiting interaction is given at shutdown (below the library's 10 s drain).</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(8);
+
     public async Task HandleMessageAsync(DiscordMessageContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -113,6 +116,19 @@ public sealed partial class DiscordChatHandler(
             // Waiting keeps the interaction "unanswered" in the library's eyes until the job has PATCHed it; the token
             // expires after 15 minutes, so there is no point in waiting longer.
             await answered.WaitAsync(DiscordJobHandler.InteractionLifetime, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: the queue keeps working until Discord has stopped, so the answer is usually moments away
+            // (or its PATCH already in flight). Giving up at once would make the library send its apology on top.
+            try
+            {
+                await answered.WaitAsync(ShutdownGrace, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The job stays pending; the next start PATCHes @original over the library's apology.
+            }
         }
         finally
         {

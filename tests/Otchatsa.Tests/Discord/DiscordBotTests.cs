@@ -1,0 +1,177 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Otchatsa.Discord.Commands;
+using Otchatsa.FakeDiscord;
+using Otchatsa.Styles;
+using Otchatsa.Tests.Support;
+
+namespace Otchatsa.Tests.Discord;
+
+/// <summary>The worker's Discord front end against the loopback fake: real client, real host, real models on the demo index.</summary>
+public sealed class DiscordBotTests
+{
+    private const string Guild = "400000000000000001";
+    private const string Channel = "500000000000000001";
+    private static readonly TimeSpan Budget = DiscordHostRunner.Budget;
+    private static readonly JsonObject Alice = FakeEvents.User("600000000000000009", "alice");
+    private static readonly JsonObject OtherBot = FakeEvents.User("600000000000000077", "otherbot", bot: true);
+    private static readonly JsonObject Me = FakeEvents.User(FakeDiscordServer.BotUserId, "otchatsa", bot: true);
+
+    private static byte[] Photo => File.ReadAllBytes(DemoIndex.QueryImage);
+
+    private static JsonObject PhotoMessage(FakeDiscordServer fake, JsonObject author, bool mention, string? guild = Guild)
+    {
+        var photo = Photo;
+        var url = fake.AddCdnFile($"attachments/{FakeEvents.NextId()}/look.png", photo, "image/png");
+        return FakeEvents.Message(Channel, guild, author, mention ? $"<@{FakeDiscordServer.BotUserId}> what style?" : "look",
+            mention ? [Me] : [],
+            [FakeEvents.Attachment(FakeEvents.NextId(), "look.png", url, photo.Length, "image/png")]);
+    }
+
+    private static IReadOnlyList<RecordedRequest> ChannelPosts(FakeDiscordServer fake) =>
+        fake.Requests.Where(r => r.Method == "POST" && r.Path == $"channels/{Channel}/messages").ToArray();
+
+    private static void AssertNineItemGallery(RecordedRequest request)
+    {
+        Assert.StartsWith("multipart/form-data", request.ContentType, StringComparison.Ordinal);
+        Assert.Equal(Enumerable.Range(0, 9).Select(i => $"files[{i}]"), request.Files.Select(f => f.Name));
+        Assert.All(request.Files, f => Assert.True(f.Length > 100));
+        var json = request.Json!;
+        Assert.Equal(32768, (int)json["flags"]! & 32768);
+        var components = json["components"]!.AsArray();
+        Assert.Equal(10, (int)components[0]!["type"]!);
+        var text = (string)components[0]!["content"]!;
+        Assert.True(text.Contains("Style: ", StringComparison.Ordinal) || text.Contains("couldn't tell the style", StringComparison.Ordinal), text);
+        Assert.Equal(3, text.Split("](https://demo-").Length - 1);
+        Assert.Equal(12, (int)components[1]!["type"]!);
+        var items = components[1]!["items"]!.AsArray();
+        Assert.Equal(request.Files.Select(f => "attachment://" + f.FileName), items.Select(i => (string)i!["media"]!["url"]!));
+        Assert.Equal(request.Files.Select(f => f.FileName), json["attachments"]!.AsArray().Select(a => (string)a!["filename"]!));
+        Assert.Empty(json["allowed_mentions"]!["parse"]!.AsArray());
+    }
+
+    private static void AssertNoSecretsLogged(DiscordHostRunner bot, params string[] interactionTokens)
+    {
+        var all = bot.Logs.AllText;
+        Assert.DoesNotContain(FakeDiscordServer.Token, all, StringComparison.Ordinal);
+        Assert.All(interactionTokens, t => Assert.DoesNotContain(t, all, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_image_with_an_at_mention_gets_exactly_one_reply_with_a_nine_item_gallery_that_pings_nobody()
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        await using var bot = await DiscordHostRunner.StartAsync(fake);
+        await bot.WaitReadyAsync(fake);
+
+        // Commands were registered globally, /style offering the classifier's styles (the demo's knows none: all styles).
+        var registration = Assert.Single(fake.Requests, r => r.Method == "PUT" && r.Path.EndsWith("/commands", StringComparison.Ordinal));
+        Assert.DoesNotContain("/guilds/", registration.Path, StringComparison.Ordinal);
+        var style = registration.Json!.AsArray().Single(c => (string?)c!["name"] == OtchatsaCommands.Style)!;
+        var known = DemoIndex.Runtime.Recommender.Classifier.Classes;
+        Assert.Equal(
+            (known.Count > 0 ? known : StyleTaxonomy.All).Select(c => c.Id).Take(25),
+            style["options"]![0]!["choices"]!.AsArray().Select(c => (string)c!["value"]!));
+
+        var message = PhotoMessage(fake, Alice, mention: true);
+        await fake.DispatchAsync("MESSAGE_CREATE", message);
+        await fake.WaitUntilAsync(() => ChannelPosts(fake).Count >= 1, Budget, "the reply");
+        await bot.StopAsync(); // drains the queue: a second reply would have been sent by now
+
+        var reply = Assert.Single(ChannelPosts(fake));
+        AssertNineItemGallery(reply);
+        Assert.Equal((string)message["id"]!, (string?)reply.Json!["message_reference"]!["message_id"]);
+        Assert.Single(fake.CdnDownloads);
+        AssertNoSecretsLogged(bot);
+    }
+
+    [Fact]
+    public async Task A_bot_authored_image_gets_no_reply_and_a_plain_dm_gets_a_hint()
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        await using var bot = await DiscordHostRunner.StartAsync(fake);
+        await bot.WaitReadyAsync(fake);
+
+        await fake.DispatchAsync("MESSAGE_CREATE", PhotoMessage(fake, OtherBot, mention: true));
+        await fake.DispatchAsync("MESSAGE_CREATE", PhotoMessage(fake, Alice, mention: false)); // not addressed to us
+        // A marker from a human in a DM: once it is answered, the messages before it have been routed.
+        var dm = FakeEvents.Message("500000000000000777", null, Alice, "hi");
+        await fake.DispatchAsync("MESSAGE_CREATE", dm);
+        await fake.WaitUntilAsync(() => fake.Requests.Any(r => r.Path == "channels/500000000000000777/messages"), Budget, "the DM hint");
+        await bot.StopAsync();
+
+        Assert.Empty(ChannelPosts(fake));
+        Assert.Empty(fake.CdnDownloads);
+        var hint = Assert.Single(fake.Requests, r => r.Path == "channels/500000000000000777/messages");
+        Assert.Contains("photo", (string)hint.Json!["components"]![0]!["content"]!, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Style_command_with_a_name_is_answered()
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        await using var bot = await DiscordHostRunner.StartAsync(fake);
+        await bot.WaitReadyAsync(fake);
+
+        var token = "itok-" + Guid.NewGuid().ToString("N");
+        var options = new JsonArray(new JsonObject { ["name"] = "name", ["type"] = 3, ["value"] = "romantic" });
+        await fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.Style, options, token: token));
+
+        // Answered directly (type 4) or, if the collage took long, deferred and then PATCHed.
+        static JsonNode? Answer(FakeDiscordServer f) =>
+            f.Requests.FirstOrDefault(r => r.Path.EndsWith("/callback", StringComparison.Ordinal) && (int?)r.Json?["type"] == 4)?.Json?["data"]
+            ?? f.Requests.FirstOrDefault(r => r.Method == "PATCH")?.Json;
+        await fake.WaitUntilAsync(() => Answer(fake) is not null, Budget, "the /style answer");
+
+        var text = (string)Answer(fake)!["components"]![0]!["content"]!;
+        Assert.Contains("Romantic", text, StringComparison.Ordinal);
+        Assert.Empty(Answer(fake)!["allowed_mentions"]!["parse"]!.AsArray());
+        AssertNoSecretsLogged(bot, token);
+    }
+
+    [Fact]
+    public async Task Find_similar_style_is_deferred_then_completed_by_patching_the_original_with_a_nine_item_gallery()
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        await using var bot = await DiscordHostRunner.StartAsync(fake);
+        await bot.WaitReadyAsync(fake);
+
+        var token = "itok-" + Guid.NewGuid().ToString("N");
+        var target = PhotoMessage(fake, Alice, mention: false);
+        await fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.MessageCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.FindSimilar, target, token));
+        await fake.WaitUntilAsync(() => fake.Requests.Any(r => r.Method == "PATCH"), Budget, "PATCH @original");
+
+        var callback = Assert.Single(fake.Requests, r => r.Path.EndsWith("/callback", StringComparison.Ordinal));
+        Assert.Equal(5, (int)callback.Json!["type"]!);
+        var patch = Assert.Single(fake.Requests, r => r.Method == "PATCH");
+        Assert.EndsWith("/messages/@original", patch.Path, StringComparison.Ordinal);
+        Assert.True(callback.At <= patch.At);
+        AssertNineItemGallery(patch);
+
+        await bot.StopAsync();
+        // Exactly one answer: no fallback apology after the PATCH, no follow-up.
+        Assert.Single(fake.Requests, r => r.Method == "PATCH");
+        Assert.DoesNotContain(fake.Requests, r => r.Method == "POST" && r.Path.StartsWith("webhooks/", StringComparison.Ordinal));
+        AssertNoSecretsLogged(bot, token);
+    }
+
+    [Fact]
+    public async Task A_discord_only_worker_whose_token_is_refused_by_the_gateway_stops_with_a_clear_line_and_a_non_zero_exit_code()
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        fake.CloseOnIdentify = 4004;
+        await using var bot = await DiscordHostRunner.StartAsync(fake);
+
+        var stopped = bot.Host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        await fake.WaitUntilAsync(() => stopped.IsCancellationRequested, Budget, "the worker to stop");
+
+        Assert.Equal(3, bot.ExitCode);
+        var line = Assert.Single(bot.Logs.Lines, l => l.Level == LogLevel.Critical && l.Category.EndsWith("DiscordFrontEnd", StringComparison.Ordinal));
+        Assert.Contains("4004", line.Text, StringComparison.Ordinal);
+        Assert.Contains("exiting with code 3", line.Text, StringComparison.Ordinal);
+        Assert.Equal(1, fake.IdentifyCount); // no reconnect loop
+        AssertNoSecretsLogged(bot);
+    }
+}
