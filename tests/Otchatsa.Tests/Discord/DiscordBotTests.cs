@@ -6,6 +6,7 @@ using Otchatsa.Discord.Commands;
 using Otchatsa.FakeDiscord;
 using Otchatsa.Styles;
 using Otchatsa.Tests.Support;
+using Otchatsa.Tests.Telegram;
 
 namespace Otchatsa.Tests.Discord;
 
@@ -173,5 +174,75 @@ public sealed class DiscordBotTests
         Assert.Contains("exiting with code 3", line.Text, StringComparison.Ordinal);
         Assert.Equal(1, fake.IdentifyCount); // no reconnect loop
         AssertNoSecretsLogged(bot);
+    }
+
+    [Fact]
+    public async Task Rejected_attachments_and_a_rate_limited_user_each_get_one_polite_reply()
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        await using var bot = await DiscordHostRunner.StartAsync(fake, new Dictionary<string, string?> { ["Otchatsa:RateLimit:UserBurst"] = "1" });
+        await bot.WaitReadyAsync(fake);
+
+        JsonObject Mention(string channel, string filename, byte[] bytes, string contentType)
+        {
+            var attachment = FakeEvents.Attachment(FakeEvents.NextId(), filename,
+                fake.AddCdnFile($"attachments/{FakeEvents.NextId()}/{filename}", bytes, contentType), bytes.Length, contentType);
+            if (!contentType.StartsWith("image/", StringComparison.Ordinal))
+            {
+                // Discord gives only images a width and height.
+                attachment.Remove("width");
+                attachment.Remove("height");
+            }
+            return FakeEvents.Message(channel, Guild, Alice, $"<@{FakeDiscordServer.BotUserId}>", [Me], [attachment]);
+        }
+        // Claims to be a PNG: downloaded (it takes Alice's one token), then refused by sniffing.
+        await fake.DispatchAsync("MESSAGE_CREATE", Mention("510000000000000001", "fake.png", "%PDF-1.7 not a picture"u8.ToArray(), "image/png"));
+        // Not an image at all: refused without downloading.
+        await fake.DispatchAsync("MESSAGE_CREATE", Mention("510000000000000002", "notes.txt", "hello"u8.ToArray(), "text/plain"));
+        int Replies() => fake.Requests.Count(r => r.Path.StartsWith("channels/51", StringComparison.Ordinal));
+        // Messages are handled concurrently: the first two must be in before the next one competes for the token.
+        await fake.WaitUntilAsync(() => Replies() >= 2, Budget, "two refusals");
+        // A real photo, but Alice has no token left.
+        await fake.DispatchAsync("MESSAGE_CREATE", Mention("510000000000000003", "look.png", Photo, "image/png"));
+
+        string TextIn(string channel) =>
+            (string)fake.Requests.Single(r => r.Path == $"channels/{channel}/messages").Json!["components"]![0]!["content"]!;
+        await fake.WaitUntilAsync(() => Replies() >= 3, Budget, "the busy reply");
+        await bot.StopAsync();
+
+        Assert.Contains("doesn't look like an image", TextIn("510000000000000001"), StringComparison.Ordinal);
+        Assert.Contains("doesn't look like an image", TextIn("510000000000000002"), StringComparison.Ordinal);
+        Assert.Contains("busy", TextIn("510000000000000003"), StringComparison.Ordinal);
+        Assert.Equal(3, fake.Requests.Count(r => r.Path.StartsWith("channels/51", StringComparison.Ordinal)));
+        Assert.Single(fake.CdnDownloads);
+    }
+
+    [Fact]
+    public async Task With_telegram_also_enabled_a_fatal_discord_close_stops_only_discord()
+    {
+        await using var telegram = await FakeTelegramApi.StartAsync();
+        await using var fake = await FakeDiscordServer.StartAsync();
+        fake.CloseOnIdentify = 4014;
+        await using var bot = await DiscordHostRunner.StartAsync(fake, new Dictionary<string, string?>
+        {
+            ["Telegram:Enabled"] = "true",
+            ["Telegram:BotToken"] = FakeTelegramApi.Token,
+            ["Telegram:ApiBaseUrl"] = telegram.BaseUrl,
+            ["Telegram:PollTimeout"] = "00:00:01",
+        });
+
+        await fake.WaitUntilAsync(
+            () => bot.Logs.Lines.Any(l => l.Level == LogLevel.Critical && l.Category.EndsWith("DiscordFrontEnd", StringComparison.Ordinal)),
+            Budget, "the Discord front end to stop");
+        telegram.Enqueue(telegram.TextMessage(501, 501, "/help"));
+        await telegram.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == 501), what: "Telegram's /help answer");
+
+        var line = Assert.Single(bot.Logs.Lines, l => l.Level == LogLevel.Critical && l.Category.EndsWith("DiscordFrontEnd", StringComparison.Ordinal));
+        Assert.Contains("4014", line.Text, StringComparison.Ordinal);
+        Assert.Contains("Telegram keeps running", line.Text, StringComparison.Ordinal);
+        Assert.False(bot.Host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested);
+        Assert.Equal(0, bot.ExitCode);
+        AssertNoSecretsLogged(bot);
+        Assert.DoesNotContain(FakeTelegramApi.Token, bot.Logs.AllText, StringComparison.Ordinal);
     }
 }
