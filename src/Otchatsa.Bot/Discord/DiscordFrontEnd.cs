@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
 using Otchatsa.Bot.Hosting;
 using Otchatsa.Conversation;
+using Otchatsa.Web;
 using Otchatsa.Discord;
 using Otchatsa.Discord.Gateway;
 
@@ -11,13 +12,13 @@ namespace Otchatsa.Bot.Discord;
 /// <summary>
 /// Runs the Discord bot (command registration, gateway, handlers) after re-queueing the Discord jobs a previous run
 /// accepted but did not answer. A fatal gateway stop (rejected token, disallowed intents…) ends only Discord; when
-/// Discord is the only front end the worker stops with <see cref="FatalExitCode"/>.
+/// Discord is the only front end (no Telegram, no web page) the worker stops with <see cref="FatalExitCode"/>.
 /// </summary>
 public sealed partial class DiscordFrontEnd(
     DiscordBot bot,
     ChatStateStore store,
     ChatJobQueue queue,
-    IOptions<TelegramOptions> telegram,
+    IConfiguration configuration,
     IHostApplicationLifetime lifetime,
     BotExitCode exitCode,
     ILogger<DiscordFrontEnd> logger) : BackgroundService
@@ -46,9 +47,10 @@ public sealed partial class DiscordFrontEnd(
         catch (GatewayFatalException ex)
         {
             // The exception message names the close code and the fix; it never contains the token.
-            if (telegram.Value.Enabled)
+            var others = OtherFrontEnds();
+            if (others.Length > 0)
             {
-                LogStoppedTelegramRuns(ex.Message);
+                LogStoppedOthersRun(ex.Message, string.Join(" and ", others));
             }
             else
             {
@@ -59,11 +61,17 @@ public sealed partial class DiscordFrontEnd(
         }
     }
 
+    private string[] OtherFrontEnds() =>
+        new[] { (Name: "Telegram", Section: TelegramOptions.Section), (Name: "the web page", Section: WebOptions.Section) }
+            .Where(f => configuration.GetValue<bool>($"{f.Section}:Enabled"))
+            .Select(f => f.Name)
+            .ToArray();
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Discord: resuming {Count} job(s) accepted before the last stop")]
     private partial void LogResuming(int count);
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Discord front end stopped: {Reason} Telegram keeps running.")]
-    private partial void LogStoppedTelegramRuns(string reason);
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Discord front end stopped: {Reason} Still running: {Others}.")]
+    private partial void LogStoppedOthersRun(string reason, string others);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Discord front end stopped: {Reason} It is the only front end; exiting with code {ExitCode}.")]
     private partial void LogStoppedExiting(string reason, int exitCode);

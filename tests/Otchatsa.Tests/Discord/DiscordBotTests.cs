@@ -239,7 +239,7 @@ public sealed class DiscordBotTests
 
         var line = Assert.Single(bot.Logs.Lines, l => l.Level == LogLevel.Critical && l.Category.EndsWith("DiscordFrontEnd", StringComparison.Ordinal));
         Assert.Contains("4014", line.Text, StringComparison.Ordinal);
-        Assert.Contains("Telegram keeps running", line.Text, StringComparison.Ordinal);
+        Assert.Contains("Still running: Telegram", line.Text, StringComparison.Ordinal);
         Assert.False(bot.Host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested);
         Assert.Equal(0, bot.ExitCode);
         AssertNoSecretsLogged(bot);
