@@ -93,8 +93,11 @@ public sealed class DiscordOptions
     /// <summary>Components V2 (default) or the embed fallback.</summary>
     public DiscordReplyLayout ReplyLayout { get; set; } = DiscordReplyLayout.ComponentsV2;
 
-    /// <summary>Photos above this are refused before download.</summary>
-    public long MaxAttachmentBytes { get; set; } = 10 * 1024 * 1024;
+    /// <summary>
+    /// Photos above this are refused before download. The default is the engine's own photo limit, which the polite
+    /// "too large" reply quotes; users with larger upload limits can attach bigger files than the bot may upload.
+    /// </summary>
+    public long MaxAttachmentBytes { get; set; } = 20 * 1024 * 1024;
 
     /// <summary>An interaction not answered after this long is deferred automatically (Discord's limit is 3 s).</summary>
     public TimeSpan AutoDeferAfter { get; set; } = TimeSpan.FromSeconds(1.5);
