@@ -1,5 +1,6 @@
 using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
+using Otchatsa.Training;
 
 namespace Otchatsa.Catalog;
 
@@ -50,5 +51,42 @@ public sealed class OtchatsaRuntime : IDisposable
 /// <summary>Chooses the style classifier: the trained head when one is installed for this view, else the kNN vote.</summary>
 public static class StyleClassifiers
 {
-    public static IStyleClassifier For(OutfitEngine engine, ICatalogView catalog) => new KnnStyleClassifier(catalog);
+    public static IStyleClassifier For(OutfitEngine engine, ICatalogView catalog) =>
+        (IStyleClassifier?)TryLoadHead(engine, out _) ?? new KnnStyleClassifier(catalog);
+
+    /// <summary>
+    /// The installed head (<see cref="ModelPaths.StyleHead"/>) when its model card says it was trained on the engine's
+    /// embedding view with the same models; otherwise null, with the reason (a head fed another view's vectors would
+    /// answer with confident nonsense, so a mismatch is never served).
+    /// </summary>
+    public static OnnxStyleHead? TryLoadHead(OutfitEngine engine, out string reason)
+    {
+        var path = engine.Models.StyleHead;
+        if (path is null || !File.Exists(path))
+        {
+            reason = "no style head installed";
+            return null;
+        }
+        var cardPath = StyleHeadCard.PathFor(path);
+        if (!File.Exists(cardPath))
+        {
+            reason = $"the style head has no model card ({Path.GetFileName(cardPath)})";
+            return null;
+        }
+        var card = StyleHeadCard.Load(cardPath);
+        if (!string.Equals(card.EmbeddingView, engine.Settings.Name, StringComparison.Ordinal) || card.Dims != engine.Settings.Dimensions)
+        {
+            reason = $"the style head was trained on the '{card.EmbeddingView}' view, the index uses '{engine.Settings.Name}'";
+            return null;
+        }
+        var expected = IndexBuilder.ExpectedManifest(engine).Models;
+        var mismatch = expected.FirstOrDefault(m => !card.Models.Any(c => c.Role == m.Role && c.Sha256 == m.Sha256));
+        if (mismatch is not null)
+        {
+            reason = $"the style head was trained with another {mismatch.Role} model";
+            return null;
+        }
+        reason = "";
+        return OnnxStyleHead.Load(path);
+    }
 }

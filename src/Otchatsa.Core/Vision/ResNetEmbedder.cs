@@ -101,7 +101,8 @@ public sealed class ResNetEmbedder : IDisposable
         _runOptions.Dispose();
     }
 
-    private static SKBitmap Mirror(SKBitmap view)
+    /// <summary>A left-right mirrored Rgba8888 copy (the caller owns it).</summary>
+    internal static SKBitmap Mirror(SKBitmap view)
     {
         using var rgba = view.ColorType == SKColorType.Rgba8888 ? null : view.Copy(SKColorType.Rgba8888);
         var source = rgba ?? view;

@@ -1,0 +1,243 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using Otchatsa.Catalog;
+using Otchatsa.Evaluation;
+using Otchatsa.Features;
+using Otchatsa.Pipeline;
+using Otchatsa.Recommending;
+using Otchatsa.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Otchatsa.Cli.Commands;
+
+/// <summary>
+/// <c>otchatsa eval</c>: style, mall, item, crop and latency numbers, either for a built index and a query manifest, or
+/// by product-disjoint cross-validation on one manifest (<c>--folds</c>).
+/// </summary>
+internal sealed class EvalCommand : Command<EvalCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--index <DIR>")]
+        [Description("Built index to evaluate against (not with --folds).")]
+        public string? Index { get; init; }
+
+        [CommandOption("--queries <CSV>")]
+        [Description("Labelled query manifest (with --folds: the whole data set).")]
+        public string Queries { get; init; } = "";
+
+        [CommandOption("--folds <N>")]
+        [Description("Product-disjoint cross-validation with N folds on --queries (head and index rebuilt per fold).")]
+        public int? Folds { get; init; }
+
+        [CommandOption("--strategy <NAME>")]
+        [Description("Strategy to evaluate (default: blend); seed is always measured beside it.")]
+        public string? Strategy { get; init; }
+
+        [CommandOption("--views <LIST>")]
+        [Description("With --folds: comma-separated embedding views to compare (default: the product's default view).")]
+        public string? Views { get; init; }
+
+        [CommandOption("--in-studio-only")]
+        [Description("Skip the other-background queries (the person pasted onto another photo's background).")]
+        public bool InStudioOnly { get; init; }
+
+        [CommandOption("--latency <N>")]
+        [Description("Photos to run through the full pipeline for latency percentiles (default 30; 0 = skip).")]
+        public int Latency { get; init; } = 30;
+
+        [CommandOption("--report <FILE>")]
+        [Description("Markdown report to write (default eval-report.md); the confusion heatmap goes beside it as .png.")]
+        public string Report { get; init; } = "eval-report.md";
+
+        [CommandOption("--json")]
+        [Description("Print the whole report as one JSON object on stdout.")]
+        public bool Json { get; init; }
+
+        [CommandOption("--blend <SETTINGS>")]
+        [Description("Override blend options, e.g. StyleWeight=0.3,AffinityDepth=5 (for tuning).")]
+        public string? Blend { get; init; }
+
+        [CommandOption("--l2 <VALUE>")]
+        public float? L2 { get; init; }
+
+        [CommandOption("--substyle-weight <VALUE>")]
+        public float? SubstyleWeight { get; init; }
+
+        [CommandOption("--seed <N>")]
+        public int Seed { get; init; } = 1;
+
+        [CommandOption("--cache <DIR>")]
+        [Description("Embedding cache folder (default: $OTCHATSA_CACHE or ~/.cache/otchatsa/embeddings).")]
+        public string? Cache { get; init; }
+
+        [CommandOption("--models <DIR>")]
+        public string? Models { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Queries))
+            {
+                return ValidationResult.Error("--queries is required.");
+            }
+            if (Folds is null == string.IsNullOrWhiteSpace(Index))
+            {
+                return ValidationResult.Error("Give either --index <dir> or --folds <n>.");
+            }
+            return Folds is < 2 ? ValidationResult.Error("--folds needs at least 2.") : ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var strategy = settings.Strategy ?? Strategies.Default;
+        var strategies = new[] { strategy, "seed" }.Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        var blend = ParseBlend(settings.Blend);
+        var photos = LabelledPhotos.Read(EmbedCommand.RequireFile(settings.Queries));
+        if (photos.Count == 0)
+        {
+            throw new CliException($"'{settings.Queries}' has no usable photos.");
+        }
+        var otherBackgrounds = !settings.InStudioOnly;
+        EvalReport report;
+        if (settings.Folds is { } folds)
+        {
+            var views = EmbedCommand.ParseViews(settings.Views);
+            using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), views[0]);
+            var extractor = FeatureExtractor.Create(engine, settings.Cache);
+            var samples = EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>
+                LabelledPhotos.Extract(extractor, photos, views, otherBackgrounds, p, cancellationToken));
+            var head = new StyleHeadOptions { Seed = settings.Seed } with
+            {
+                L2 = settings.L2 ?? new StyleHeadOptions().L2,
+                SubstyleWeight = settings.SubstyleWeight ?? new StyleHeadOptions().SubstyleWeight,
+            };
+            var results = views.Select(view => CrossValidation.Run(samples, new CrossValidationSettings
+            {
+                View = view, Folds = folds, Seed = settings.Seed, Head = head, Blend = blend, Strategies = strategies,
+                OtherBackgrounds = otherBackgrounds,
+            }, cancellationToken)).ToArray();
+            LatencyMetrics? latency = null;
+            if (settings.Latency > 0)
+            {
+                // Fold 0's head and index, queried with fold 0's photos: the same separation as the quality numbers.
+                var assignment = CrossValidation.ProductFolds(photos, folds, settings.Seed);
+                var train = samples.Where(s => assignment[s.Photo.Index] != 0).ToArray();
+                using var foldHead = CrossValidation.TrainHead(train, views[0], head);
+                using var index = CrossValidation.BuildIndex(train, views[0]);
+                var recommender = new OutfitRecommender(engine, index, foldHead);
+                latency = Probes.Latency(recommender, CrossValidation.CreateStrategy(strategy, blend),
+                    photos.Where(p => assignment[p.Index] == 0).Take(settings.Latency).Select(p => p.Path).ToArray());
+            }
+            report = new EvalReport(CommandLine(), $"{folds}-fold product-disjoint cross-validation", settings.Queries, photos.Count,
+                strategy, results, Probes.Coverage(samples), latency, clock.Elapsed.TotalSeconds);
+        }
+        else
+        {
+            using var runtime = OtchatsaRuntime.Open(settings.Index!, settings.Models);
+            var view = runtime.Engine.Settings;
+            var extractor = FeatureExtractor.Create(runtime.Engine, settings.Cache);
+            var samples = EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>
+                LabelledPhotos.Extract(extractor, photos, [view], otherBackgrounds, p, cancellationToken));
+            WarnAboutOverlap(runtime.Index, photos);
+            var created = strategies.Select(s => CrossValidation.CreateStrategy(s, blend)).ToArray();
+            var conditions = new List<ConditionResult>();
+            foreach (var condition in otherBackgrounds ? new[] { QuerySets.InStudio, QuerySets.OtherBackground } : [QuerySets.InStudio])
+            {
+                var styleTally = new StyleTally();
+                var tallies = strategies.Select(s => new StrategyTally(s)).ToArray();
+                var queries = samples.Select(s => (s.Photo, (condition == QuerySets.InStudio ? s.InStudio : s.OtherBackground!).Vector(view))).ToArray();
+                CrossValidation.Score(queries, runtime.Recommender.Classifier, runtime.Index, created, blend.Candidates, styleTally, tallies);
+                conditions.Add(new ConditionResult(condition, styleTally.Metrics(), tallies.Select(t => t.Metrics()).ToArray()));
+            }
+            var latency = settings.Latency > 0
+                ? Probes.Latency(runtime.Recommender, created[0], photos.Take(settings.Latency).Select(p => p.Path).ToArray())
+                : null;
+            report = new EvalReport(CommandLine(), $"index {settings.Index} (classifier: {runtime.Recommender.Classifier.Name})", settings.Queries,
+                photos.Count, strategy, [new ViewResult(view.Name, 0, photos.Count, conditions, clock.Elapsed.TotalSeconds)],
+                Probes.Coverage(samples), latency, clock.Elapsed.TotalSeconds);
+        }
+        report = report with { Seconds = clock.Elapsed.TotalSeconds };
+        Write(report, settings);
+        return 0;
+    }
+
+    private static void Write(EvalReport report, Settings settings)
+    {
+        var reportPath = Path.GetFullPath(settings.Report);
+        Directory.CreateDirectory(Path.GetDirectoryName(reportPath)!);
+        var heatmap = Path.ChangeExtension(reportPath, ".confusion.png");
+        var primary = report.Views[0].Conditions[0].Style;
+        if (primary.Classes.Count > 0)
+        {
+            File.WriteAllBytes(heatmap, EvalReport.ConfusionPng(primary, $"{report.Views[0].View}, {report.Views[0].Conditions[0].Queries}"));
+        }
+        File.WriteAllText(reportPath, report.ToMarkdown(primary.Classes.Count > 0 ? Path.GetFileName(heatmap) : null));
+        if (settings.Json)
+        {
+            Console.Out.WriteLine(report.ToJson());
+        }
+        var console = CliRunner.Human;
+        var table = new Table().AddColumns("view", "queries", "top-1", "top-3", "macro-F1");
+        var names = report.Views[0].Conditions[0].Strategies.Select(s => s.Strategy).ToArray();
+        foreach (var s in names)
+        {
+            table.AddColumn($"mall R@3 {s}");
+        }
+        foreach (var s in names)
+        {
+            table.AddColumn($"items {s}");
+        }
+        foreach (var view in report.Views)
+        {
+            foreach (var c in view.Conditions)
+            {
+                table.AddRow([view.View, c.Queries, F(c.Style.Top1), F(c.Style.Top3), F(c.Style.MacroF1),
+                    .. c.Strategies.Select(s => F(s.MallRecallAt3)), .. c.Strategies.Select(s => F(s.GarmentPrecision))]);
+            }
+        }
+        console.Write(table);
+        console.MarkupLineInterpolated($"Report: {reportPath} ({report.Seconds:F0} s)");
+    }
+
+    private static string F(double value) => value.ToString("F3", CultureInfo.InvariantCulture);
+
+    private static void WarnAboutOverlap(ICatalogView index, IReadOnlyList<LabelledPhoto> photos)
+    {
+        var products = index.Items.Where(i => i.Product is not null).Select(i => i.Product!).ToHashSet(StringComparer.Ordinal);
+        var overlap = photos.Count(p => p.Row.Product is not null && products.Contains(p.Row.Product));
+        if (overlap > 0)
+        {
+            CliRunner.Human.MarkupLineInterpolated(
+                $"[yellow]warning:[/] {overlap} queries share a product with the index; their numbers are optimistic (use --folds for product-disjoint numbers).");
+        }
+    }
+
+    private static string CommandLine() => "otchatsa " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1));
+
+    /// <summary>Parses <c>Name=value,…</c> into <see cref="BlendOptions"/> (property names as in the class).</summary>
+    internal static BlendOptions ParseBlend(string? text)
+    {
+        var options = new BlendOptions();
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return options;
+        }
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2, StringSplitOptions.TrimEntries);
+            var property = typeof(BlendOptions).GetProperty(parts[0], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+            if (parts.Length != 2 || property is null)
+            {
+                throw new CliException($"Unknown blend option '{pair}'. Options: {string.Join(", ", typeof(BlendOptions).GetProperties().Select(p => p.Name))}.");
+            }
+            options = options with { };
+            property.SetValue(options, Convert.ChangeType(parts[1], property.PropertyType, CultureInfo.InvariantCulture));
+        }
+        return options;
+    }
+}
