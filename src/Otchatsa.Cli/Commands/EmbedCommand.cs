@@ -23,6 +23,10 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         [Description("Also cache each photo's person pasted onto another photo's background (evaluation queries).")]
         public bool OtherBackgrounds { get; init; }
 
+        [CommandOption("--background-every <N>")]
+        [Description("Make other-background queries of every N-th photo only (default 1 = all).")]
+        public int BackgroundEvery { get; init; } = 1;
+
         [CommandOption("--preview <DIR>")]
         [Description("Write the first few other-background queries as PNG files to this folder, to look at them.")]
         public string? Preview { get; init; }
@@ -56,7 +60,7 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         }
         var clock = System.Diagnostics.Stopwatch.StartNew();
         WithProgress($"embedding {photos.Count} photos", progress =>
-            LabelledPhotos.Extract(extractor, photos, views, settings.OtherBackgrounds, progress, cancellationToken));
+            LabelledPhotos.Extract(extractor, photos, views, settings.OtherBackgrounds, progress, cancellationToken, settings.BackgroundEvery));
         CliRunner.Human.MarkupLineInterpolated(
             $"[green]Cached[/] {string.Join(", ", views.Select(v => v.Name))} for {photos.Count} photos in {clock.Elapsed.TotalSeconds:F0} s ({extractor.Cache.Directory}).");
         return 0;

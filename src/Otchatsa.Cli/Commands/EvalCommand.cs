@@ -45,6 +45,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("Skip the other-background queries (the person pasted onto another photo's background).")]
         public bool InStudioOnly { get; init; }
 
+        [CommandOption("--background-every <N>")]
+        [Description("Make other-background queries of every N-th photo only (default 1 = all).")]
+        public int BackgroundEvery { get; init; } = 1;
+
         [CommandOption("--latency <N>")]
         [Description("Photos to run through the full pipeline for latency percentiles (default 30; 0 = skip).")]
         public int Latency { get; init; } = 30;
@@ -110,7 +114,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), views[0]);
             var extractor = FeatureExtractor.Create(engine, settings.Cache);
             var samples = EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>
-                LabelledPhotos.Extract(extractor, photos, views, otherBackgrounds, p, cancellationToken));
+                LabelledPhotos.Extract(extractor, photos, views, otherBackgrounds, p, cancellationToken, settings.BackgroundEvery));
             var head = new StyleHeadOptions { Seed = settings.Seed } with
             {
                 L2 = settings.L2 ?? new StyleHeadOptions().L2,
@@ -142,7 +146,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             var view = runtime.Engine.Settings;
             var extractor = FeatureExtractor.Create(runtime.Engine, settings.Cache);
             var samples = EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>
-                LabelledPhotos.Extract(extractor, photos, [view], otherBackgrounds, p, cancellationToken));
+                LabelledPhotos.Extract(extractor, photos, [view], otherBackgrounds, p, cancellationToken, settings.BackgroundEvery));
             WarnAboutOverlap(runtime.Index, photos);
             var created = strategies.Select(s => CrossValidation.CreateStrategy(s, blend)).ToArray();
             var conditions = new List<ConditionResult>();
@@ -150,7 +154,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             {
                 var styleTally = new StyleTally();
                 var tallies = strategies.Select(s => new StrategyTally(s)).ToArray();
-                var queries = samples.Select(s => (s.Photo, (condition == QuerySets.InStudio ? s.InStudio : s.OtherBackground!).Vector(view))).ToArray();
+                var queries = CrossValidation.QueriesOf(samples, condition, view);
                 CrossValidation.Score(queries, runtime.Recommender.Classifier, runtime.Index, created, blend.Candidates, styleTally, tallies);
                 conditions.Add(new ConditionResult(condition, styleTally.Metrics(), tallies.Select(t => t.Metrics()).ToArray()));
             }

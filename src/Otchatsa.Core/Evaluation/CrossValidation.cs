@@ -78,7 +78,7 @@ public static class CrossValidation
         var clock = Stopwatch.StartNew();
         var folds = ProductFolds(samples.Select(s => s.Photo).ToArray(), settings.Folds, settings.Seed);
         var conditions = new List<string> { QuerySets.InStudio };
-        if (settings.OtherBackgrounds && samples.All(s => s.OtherBackground is not null))
+        if (settings.OtherBackgrounds && samples.Any(s => s.OtherBackground is not null))
         {
             conditions.Add(QuerySets.OtherBackground);
         }
@@ -95,7 +95,7 @@ public static class CrossValidation
             using var index = strategies.Length == 0 ? null : BuildIndex(train, settings.View);
             foreach (var condition in conditions)
             {
-                var queries = test.Select(s => (s.Photo, Vector: (condition == QuerySets.InStudio ? s.InStudio : s.OtherBackground!).Vector(settings.View))).ToArray();
+                var queries = QueriesOf(test, condition, settings.View);
                 Score(queries, head, index, strategies, settings.Blend.Candidates, styleTallies[condition], strategyTallies[condition]);
             }
         }
@@ -137,6 +137,12 @@ public static class CrossValidation
             }
         }
     }
+
+    /// <summary>The query vectors of one condition (other-background queries exist for a sample of the photos).</summary>
+    public static (LabelledPhoto Photo, float[] Vector)[] QueriesOf(IEnumerable<PhotoSample> samples, string condition, EmbeddingSettings view) =>
+        condition == QuerySets.InStudio
+            ? samples.Select(s => (s.Photo, s.InStudio.Vector(view))).ToArray()
+            : samples.Where(s => s.OtherBackground is not null).Select(s => (s.Photo, s.OtherBackground!.Vector(view))).ToArray();
 
     public static IRecommendationStrategy CreateStrategy(string name, BlendOptions blend) =>
         name.Equals("blend", StringComparison.OrdinalIgnoreCase) ? new BlendStrategy(blend) : Strategies.Create(name);

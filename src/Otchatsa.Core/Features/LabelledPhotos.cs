@@ -96,13 +96,19 @@ public static class LabelledPhotos
         return (i + 1) % n;
     }
 
+    /// <summary>
+    /// Features of every photo; with <paramref name="otherBackgrounds"/>, also of every
+    /// <paramref name="backgroundEvery"/>-th photo's person on another backdrop (each costs two extra segmentations
+    /// and the embeddings again, so a sample keeps the first run affordable on a small machine).
+    /// </summary>
     public static IReadOnlyList<PhotoSample> Extract(
         FeatureExtractor extractor,
         IReadOnlyList<LabelledPhoto> photos,
         IReadOnlyCollection<EmbeddingSettings> settings,
         bool otherBackgrounds,
         IProgress<FeatureProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        int backgroundEvery = 1)
     {
         var samples = new PhotoSample[photos.Count];
         var bytes = new Dictionary<int, byte[]>();
@@ -111,7 +117,7 @@ public static class LabelledPhotos
         {
             cancellationToken.ThrowIfCancellationRequested();
             var studio = extractor.Extract(Bytes(i), settings);
-            var other = otherBackgrounds
+            var other = otherBackgrounds && i % Math.Max(1, backgroundEvery) == 0
                 ? extractor.ExtractOnBackground(Bytes(i), Bytes(BackgroundFor(photos, i)), settings)
                 : null;
             samples[i] = new PhotoSample(photos[i], studio, other);

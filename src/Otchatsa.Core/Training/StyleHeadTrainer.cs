@@ -60,8 +60,8 @@ public sealed class TrainedStyleHead
     /// <summary>Class probabilities as ML.NET computes them (the reference the ONNX head must reproduce).</summary>
     public float[][] PredictWithMlNet(IReadOnlyList<float[]> embeddings)
     {
-        var rows = embeddings.Select(e => new HeadRow { Features = StyleHeadTrainer.Standardise(e, _mean, _scale), Label = 1, Weight = 1 });
-        var data = _ml.Data.LoadFromEnumerable(rows, StyleHeadTrainer.Schema(Head.Dimensions, Head.Classes.Count));
+        var rows = embeddings.Select(e => new HeadRow { Features = StyleHeadTrainer.Standardise(e, _mean, _scale), Label = StyleHeadTrainer.LabelText(0), Weight = 1 });
+        var data = _ml.Data.LoadFromEnumerable(rows, StyleHeadTrainer.Schema(Head.Dimensions));
         var scored = _model.Transform(data);
         return scored.GetColumn<float[]>("Score").ToArray();
     }
@@ -103,20 +103,22 @@ public static class StyleHeadTrainer
 
         var (mean, scale) = Moments(used.Select(e => e.Embedding).ToArray(), dims);
         var rows = used
-            .Select(e => new HeadRow { Features = Standardise(e.Embedding, mean, scale), Label = (uint)classIndex[e.Style.Id] + 1, Weight = ClassWeight(e.Style.Id) })
+            .Select(e => new HeadRow { Features = Standardise(e.Embedding, mean, scale), Label = LabelText(classIndex[e.Style.Id]), Weight = ClassWeight(e.Style.Id) })
             .Concat(subExamples.Select(e => new HeadRow
             {
                 Features = Standardise(e.Embedding, mean, scale),
-                Label = (uint)classIndex[e.Substyle!.Id] + 1,
+                Label = LabelText(classIndex[e.Substyle!.Id]),
                 Weight = options.SubstyleWeight * ClassWeight(e.Substyle.Id),
             }))
             .ToArray();
 
         var ml = new MLContext(options.Seed);
-        var data = ml.Data.LoadFromEnumerable(rows, Schema(dims, classes.Count));
+        var data = ml.Data.LoadFromEnumerable(rows, Schema(dims));
+        // Zero-padded label texts sort in class order, so key k-1 (score column k-1) is class k-1.
+        var toKey = ml.Transforms.Conversion.MapValueToKey(KeyColumn, nameof(HeadRow.Label), keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue);
         var trainer = ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
         {
-            LabelColumnName = nameof(HeadRow.Label),
+            LabelColumnName = KeyColumn,
             FeatureColumnName = nameof(HeadRow.Features),
             ExampleWeightColumnName = nameof(HeadRow.Weight),
             L2Regularization = options.L2,
@@ -126,11 +128,11 @@ public static class StyleHeadTrainer
             // One thread: deterministic results, and the machine is shared.
             NumberOfThreads = 1,
         });
-        var model = trainer.Fit(data);
+        var model = toKey.Append(trainer).Fit(data);
 
         VBuffer<float>[] weights = [];
-        model.Model.GetWeights(ref weights, out var numClasses);
-        var biases = model.Model.GetBiases().ToArray();
+        model.LastTransformer.Model.GetWeights(ref weights, out var numClasses);
+        var biases = model.LastTransformer.Model.GetBiases().ToArray();
         if (numClasses != classes.Count)
         {
             throw new InvalidOperationException($"ML.NET trained {numClasses} classes, expected {classes.Count}.");
@@ -153,11 +155,14 @@ public static class StyleHeadTrainer
         return new TrainedStyleHead(new LinearStyleHead(classes, w, b), counts, subCounts, ml, model, mean, scale);
     }
 
-    internal static SchemaDefinition Schema(int dims, int classCount)
+    private const string KeyColumn = "LabelKey";
+
+    internal static string LabelText(int classIndex) => classIndex.ToString("D3", System.Globalization.CultureInfo.InvariantCulture);
+
+    internal static SchemaDefinition Schema(int dims)
     {
         var schema = SchemaDefinition.Create(typeof(HeadRow));
         schema[nameof(HeadRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dims);
-        schema[nameof(HeadRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), classCount);
         return schema;
     }
 
@@ -200,6 +205,6 @@ public static class StyleHeadTrainer
 internal sealed class HeadRow
 {
     public float[] Features { get; set; } = [];
-    public uint Label { get; set; }
+    public string Label { get; set; } = "";
     public float Weight { get; set; }
 }
