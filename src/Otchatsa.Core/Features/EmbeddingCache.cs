@@ -131,11 +131,18 @@ public sealed class EmbeddingCache
                 && BitConverter.ToInt32(bytes, Magic.Length) == dims)
             {
                 var size = KeyBytes + dims * 4;
-                for (var offset = header; offset + size <= bytes.Length; offset += size)
+                var offset = header;
+                for (; offset + size <= bytes.Length; offset += size)
                 {
                     var vector = new float[dims];
                     Buffer.BlockCopy(bytes, offset + KeyBytes, vector, 0, dims * 4);
                     loaded.Vectors[Convert.ToHexString(bytes, offset, KeyBytes)] = vector;
+                }
+                if (offset < bytes.Length)
+                {
+                    // A torn record from an interrupted write: cut it off, or the next append would be misaligned.
+                    using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+                    stream.SetLength(offset);
                 }
             }
             else

@@ -1,0 +1,77 @@
+using Otchatsa.Evaluation;
+using Otchatsa.Features;
+using Otchatsa.Pipeline;
+using Otchatsa.Training;
+
+namespace Otchatsa.Tests.Evaluation;
+
+public sealed class CrossValidationTests
+{
+    [Fact]
+    public void Every_product_lands_in_exactly_one_fold_and_folds_are_even()
+    {
+        var photos = Enumerable.Range(0, 100)
+            .Select(i => new LabelledPhoto(i, new Otchatsa.Catalog.CatalogRow { RowNumber = i + 2, Image = $"{i}.jpg" }, $"{i}.jpg", null, null, $"product:{i / 3}", null))
+            .ToArray();
+
+        var folds = CrossValidation.ProductFolds(photos, 5, seed: 1);
+
+        foreach (var group in photos.GroupBy(p => p.Group))
+        {
+            Assert.Single(group.Select(p => folds[p.Index]).Distinct());
+        }
+        var sizes = Enumerable.Range(0, 5).Select(f => folds.Count(x => x == f)).ToArray();
+        Assert.True(sizes.Max() - sizes.Min() <= 3, string.Join(",", sizes));
+    }
+
+    [Fact]
+    public void Style_tallies_give_accuracy_macro_f1_and_a_confusion_matrix()
+    {
+        var romantic = Otchatsa.Styles.StyleTaxonomy.Get("romantic");
+        var resort = Otchatsa.Styles.StyleTaxonomy.Get("resort");
+        var tally = new StyleTally();
+        Otchatsa.Recommending.StyleScore[] Ranked(params Otchatsa.Styles.FashionStyle[] s) =>
+            s.Select((x, i) => new Otchatsa.Recommending.StyleScore(x, 1f - i * 0.1f)).ToArray();
+        tally.Add(romantic, Ranked(romantic, resort), [romantic, resort]);
+        tally.Add(romantic, Ranked(resort, romantic), [romantic, resort]);
+        tally.Add(resort, Ranked(resort, romantic), [romantic, resort]);
+        tally.Add(Otchatsa.Styles.StyleTaxonomy.Get("punk"), Ranked(resort, romantic), [romantic, resort]);
+
+        var m = tally.Metrics();
+
+        Assert.Equal(3, m.Queries);
+        Assert.Equal(1, m.Excluded);
+        Assert.Equal(2 / 3.0, m.Top1, 6);
+        Assert.Equal(1.0, m.Top3, 6);
+        Assert.Equal([[1, 1], [0, 1]], m.Confusion);
+        // romantic: P 1, R 0.5, F1 2/3; resort: P 0.5, R 1, F1 2/3.
+        Assert.Equal(2 / 3.0, m.MacroF1, 6);
+    }
+
+    [SkippableFact]
+    public void Cross_validation_on_a_small_product_disjoint_kfashion_split_gives_sane_numbers()
+    {
+        Skip.If(TestPaths.KFashion is null, TestPaths.KFashionMissing);
+        var all = LabelledPhotos.Read(Path.Combine(TestPaths.KFashion!, "manifest.csv"));
+        // Every fourth product keeps the test small while covering all three main styles and several malls.
+        var chosen = all.Where(p => (uint)p.Group.GetHashCode(StringComparison.Ordinal) % 4 == 0 && p.Mall.Length > 0).Take(160)
+            .Select((p, i) => p with { Index = i }).ToArray();
+        var view = EmbeddingSettings.Parse("crop");
+        using var engine = new OutfitEngine(ModelPaths.Locate(), view);
+        var samples = LabelledPhotos.Extract(FeatureExtractor.Create(engine), chosen, [view], otherBackgrounds: false);
+
+        var result = CrossValidation.Run(samples, new CrossValidationSettings
+        {
+            View = view, Folds = 3, Head = new StyleHeadOptions { MinExamples = 10 }, OtherBackgrounds = false,
+        });
+
+        var studio = Assert.Single(result.Conditions);
+        Assert.Equal(QuerySets.InStudio, studio.Queries);
+        Assert.Equal(studio.Style.Queries, studio.Style.Confusion.Sum(r => r.Sum()));
+        Assert.InRange(studio.Style.Top1, 0.4, 1.0);
+        Assert.True(studio.Style.Top3 >= studio.Style.Top1);
+        Assert.Equal(["blend", "seed"], studio.Strategies.Select(s => s.Strategy));
+        Assert.All(studio.Strategies, s => Assert.InRange(s.MallRecallAt3, 0.0, 1.0));
+        Assert.All(studio.Strategies, s => Assert.InRange(s.GarmentPrecision, 0.0, 1.0));
+    }
+}
