@@ -71,6 +71,9 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         [CommandOption("--substyle-weight <VALUE>")]
         public float? SubstyleWeight { get; init; }
 
+        [CommandOption("--sqrt <BOOL>")]
+        public bool? SquareRoot { get; init; }
+
         [CommandOption("--seed <N>")]
         public int Seed { get; init; } = 1;
 
@@ -119,6 +122,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             {
                 L2 = settings.L2 ?? new StyleHeadOptions().L2,
                 SubstyleWeight = settings.SubstyleWeight ?? new StyleHeadOptions().SubstyleWeight,
+                SquareRoot = settings.SquareRoot ?? new StyleHeadOptions().SquareRoot,
             };
             var results = views.Select(view => CrossValidation.Run(samples, new CrossValidationSettings
             {

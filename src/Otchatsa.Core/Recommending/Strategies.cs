@@ -52,8 +52,11 @@ public sealed class SeedStrategy : IRecommendationStrategy
 /// <summary>Tunable weights of <see cref="BlendStrategy"/>.</summary>
 public sealed record BlendOptions
 {
-    /// <summary>Weight of the style agreement term next to visual affinity.</summary>
-    public float StyleWeight { get; init; } = 0.15f;
+    /// <summary>
+    /// Weight of the style agreement term next to visual affinity. Small by measurement: on the K-Fashion sample most
+    /// malls share the same two styles, so style separates few malls and visual evidence carries the choice.
+    /// </summary>
+    public float StyleWeight { get; init; } = 0.05f;
 
     /// <summary>Pseudo-photos of the catalog-wide style mix added to every mall profile (shrinks tiny malls).</summary>
     public float ProfilePrior { get; init; } = 3f;
@@ -69,6 +72,20 @@ public sealed record BlendOptions
 
     /// <summary>Similarity bonus for items of the query's style when choosing the nine items.</summary>
     public float ItemStyleBonus { get; init; } = 0.02f;
+
+    /// <summary>
+    /// Weight of the neighbour vote: each of the <see cref="VoteDepth"/> nearest photos votes for its mall with
+    /// exp((similarity − best) / <see cref="VoteTemperature"/>), and a mall's share of the votes is added. Unlike the
+    /// affinity (a few best photos), the vote rewards malls with many similar photos.
+    /// </summary>
+    public float VoteWeight { get; init; } = 0.3f;
+
+    public int VoteDepth { get; init; } = 32;
+
+    public float VoteTemperature { get; init; } = 0.05f;
+
+    /// <summary>Weight of log(photos in the mall): with equal evidence, a larger mall is the likelier answer.</summary>
+    public float SizeWeight { get; init; }
 }
 
 /// <summary>
@@ -87,6 +104,7 @@ public sealed class BlendStrategy(BlendOptions? options = null) : IRecommendatio
         ICatalogView catalog, float[] query, IReadOnlyList<StyleScore> styles, IReadOnlyList<Neighbor> neighbors)
     {
         var affinity = VisualAffinity(catalog, neighbors);
+        var votes = Votes(catalog, neighbors);
         var prior = CatalogStyleMix(catalog);
         var floor = neighbors.Count == 0 ? 0f : neighbors[^1].Similarity;
         var top = styles.Count > 0 ? styles[0].Style : null;
@@ -106,7 +124,11 @@ public sealed class BlendStrategy(BlendOptions? options = null) : IRecommendatio
                                / (mall.ItemCount + _options.ProfilePrior);
                 agreement += s.Score * smoothed;
             }
-            scored.Add((mall, visual + _options.StyleWeight * agreement, top is null ? 0f : mall.Share(top.Id)));
+            var score = visual
+                        + _options.StyleWeight * agreement
+                        + _options.VoteWeight * votes.GetValueOrDefault(mall.Name)
+                        + _options.SizeWeight * MathF.Log(mall.ItemCount);
+            scored.Add((mall, score, top is null ? 0f : mall.Share(top.Id)));
         }
 
         var ordered = scored
@@ -143,6 +165,32 @@ public sealed class BlendStrategy(BlendOptions? options = null) : IRecommendatio
             }
         }
         return byMall;
+    }
+
+    private Dictionary<string, float> Votes(ICatalogView catalog, IReadOnlyList<Neighbor> neighbors)
+    {
+        var votes = new Dictionary<string, float>(StringComparer.Ordinal);
+        if (_options.VoteWeight == 0 || neighbors.Count == 0)
+        {
+            return votes;
+        }
+        var best = neighbors[0].Similarity;
+        var total = 0f;
+        foreach (var neighbor in neighbors.Take(_options.VoteDepth))
+        {
+            var mall = catalog.Item(neighbor.Key).Mall;
+            var vote = MathF.Exp((neighbor.Similarity - best) / _options.VoteTemperature);
+            total += vote;
+            if (mall.Length > 0)
+            {
+                votes[mall] = votes.GetValueOrDefault(mall) + vote;
+            }
+        }
+        foreach (var key in votes.Keys.ToArray())
+        {
+            votes[key] /= total;
+        }
+        return votes;
     }
 
     // Photos that did not make the candidate list are at most as similar as the last candidate: count them at that floor.

@@ -1,7 +1,7 @@
 namespace Otchatsa.Training;
 
 /// <summary>
-/// Writes a <see cref="LinearStyleHead"/> as a three-node ONNX graph (MatMul → Add → Softmax, opset 13):
+/// Writes a <see cref="LinearStyleHead"/> as a small ONNX graph ([Relu → Sqrt →] MatMul → Add → Softmax, opset 13):
 /// input <c>embedding</c> [N, D], output <c>probabilities</c> [N, K]. ML.NET's own ONNX export would need
 /// Microsoft.ML.OnnxConverter 0.23.1, built against ML.NET 1.x; the graph is small enough to write directly with the
 /// project's protobuf writer, and ONNX Runtime runs it at serving time.
@@ -30,8 +30,16 @@ public static class StyleHeadOnnx
                 w[i * k + c] = head.Weights[c][i];
             }
         }
-        var graph = new ProtoMessage()
-            .Message(1, Onnx.Node("logits_matmul", "MatMul", [InputName, "W"], ["xw"]))
+        var graph = new ProtoMessage();
+        var x = InputName;
+        if (head.SquareRootInput)
+        {
+            graph.Message(1, Onnx.Node("clip_negative", "Relu", [InputName], ["relu"]))
+                .Message(1, Onnx.Node("square_root", "Sqrt", ["relu"], ["sqrt"]));
+            x = "sqrt";
+        }
+        graph
+            .Message(1, Onnx.Node("logits_matmul", "MatMul", [x, "W"], ["xw"]))
             .Message(1, Onnx.Node("logits_bias", "Add", ["xw", "B"], ["logits"]))
             .Message(1, Onnx.Node("softmax", "Softmax", ["logits"], [OutputName], Onnx.AttrI("axis", 1)))
             .String(2, "otchatsa_style_head")
