@@ -84,11 +84,16 @@ public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
     internal static IReadOnlyList<OutfitView> ViewsOf(OutfitView view) =>
         view == OutfitView.CropPlusWhole ? [OutfitView.Crop, OutfitView.Whole] : [view];
 
+    /// <summary>
+    /// The cache unit of a view. The suffix is the version of <see cref="OutfitCropper"/>'s rendering of that view:
+    /// bump it whenever a change alters the view's pixels, so stale vectors are never reused (r2: crops are resampled
+    /// from the region's own pixels, with mipmaps of the region only).
+    /// </summary>
     internal static string UnitName(OutfitView view, bool mirrored) => view switch
     {
-        OutfitView.Crop => "crop",
+        OutfitView.Crop => "crop.r2",
         OutfitView.Whole => "whole",
-        OutfitView.CropNeutral => "crop-neutral",
+        OutfitView.CropNeutral => "crop-neutral.r2",
         _ => throw new ArgumentOutOfRangeException(nameof(view)),
     } + (mirrored ? "~mirror" : "");
 

@@ -30,7 +30,7 @@ public sealed class IndexAndDemoCliTests
         var root = json.RootElement;
         Assert.Equal(8, root.GetProperty("item_count").GetInt32());
         Assert.Equal(3, root.GetProperty("skipped_count").GetInt32());
-        Assert.Equal("crop", root.GetProperty("embedding_view").GetString());
+        Assert.Equal(Otchatsa.Pipeline.EmbeddingSettings.Default.Name, root.GetProperty("embedding_view").GetString());
         Assert.Equal(512, root.GetProperty("dims").GetInt32());
         var roles = root.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("role").GetString()!).ToArray();
         Assert.Equal(["embedding", "segmenter"], roles);
@@ -96,6 +96,6 @@ public sealed class IndexAndDemoCliTests
         Assert.Contains("p50", result.StdOut);
         Assert.Contains("p95", result.StdOut);
         Assert.Contains("images/s", result.StdOut);
-        Assert.Contains("embed p50 / (1 × raw p50)", result.StdOut);
+        Assert.Contains("embed p50 / (2 × raw p50)", result.StdOut); // the default view, crop+whole, runs the network twice
     }
 }

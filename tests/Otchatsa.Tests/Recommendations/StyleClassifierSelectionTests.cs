@@ -4,7 +4,7 @@ using Otchatsa.Recommending;
 using Otchatsa.Tests.Training;
 using Otchatsa.Training;
 
-namespace Otchatsa.Tests.Recommending;
+namespace Otchatsa.Tests.Recommendations;
 
 public sealed class StyleClassifierSelectionTests : IDisposable
 {

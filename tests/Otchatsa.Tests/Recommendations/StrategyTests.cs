@@ -3,7 +3,7 @@ using Otchatsa.Recommending;
 using Otchatsa.Styles;
 using Otchatsa.Vision;
 
-namespace Otchatsa.Tests.Recommending;
+namespace Otchatsa.Tests.Recommendations;
 
 public sealed class StrategyTests
 {
