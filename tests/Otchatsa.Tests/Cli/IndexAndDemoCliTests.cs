@@ -31,7 +31,7 @@ public sealed class IndexAndDemoCliTests
         Assert.Equal(8, root.GetProperty("item_count").GetInt32());
         Assert.Equal(3, root.GetProperty("skipped_count").GetInt32());
         Assert.Equal(Otchatsa.Pipeline.EmbeddingSettings.Default.Name, root.GetProperty("embedding_view").GetString());
-        Assert.Equal(512, root.GetProperty("dims").GetInt32());
+        Assert.Equal(Otchatsa.Pipeline.EmbeddingSettings.Default.Dimensions, root.GetProperty("dims").GetInt32());
         var roles = root.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("role").GetString()!).ToArray();
         Assert.Equal(["embedding", "segmenter"], roles);
         Assert.Contains("not_an_image", root.GetProperty("skipped_by_reason").EnumerateObject().Select(p => p.Name));
