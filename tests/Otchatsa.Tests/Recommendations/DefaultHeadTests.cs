@@ -1,0 +1,35 @@
+using Otchatsa.Recommending;
+using Otchatsa.Tests.Support;
+using Otchatsa.Training;
+
+namespace Otchatsa.Tests.Recommendations;
+
+public sealed class DefaultHeadTests
+{
+    private static string HeadPath => Path.Combine(TestPaths.RepoRoot, "models", "style_head.onnx");
+
+    [Fact]
+    public void The_committed_head_names_only_styles_with_at_least_forty_examples_as_its_card_says()
+    {
+        var card = StyleHeadCard.Load(StyleHeadCard.PathFor(HeadPath));
+        using var head = OnnxStyleHead.Load(HeadPath);
+
+        Assert.Equal(card.Classes.Select(c => c.Id), head.Classes.Select(c => c.Id));
+        Assert.All(card.Classes, c => Assert.True(c.Examples >= card.Trainer.MinExamplesPerClass, $"{c.Id}: {c.Examples}"));
+        Assert.Equal(card.EmbeddingView, head.EmbeddingView);
+        Assert.NotNull(card.CrossValidation);
+    }
+
+    [Fact]
+    public void An_index_with_the_default_view_is_answered_by_the_head_and_only_its_styles_are_named()
+    {
+        var recommender = DemoIndex.Runtime.Recommender;
+
+        var result = recommender.Recommend(File.ReadAllBytes(DemoIndex.QueryImage), Strategies.Create(null));
+
+        Assert.Equal("head", recommender.Classifier.Name);
+        var known = recommender.Classifier.Classes.Select(c => c.Id).ToHashSet();
+        Assert.NotEmpty(result.Recommendation.TopStyles);
+        Assert.All(result.Recommendation.TopStyles, s => Assert.Contains(s.Style.Id, known));
+    }
+}
