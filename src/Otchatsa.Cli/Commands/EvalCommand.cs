@@ -243,7 +243,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             {
                 throw new CliException($"Unknown blend option '{pair}'. Options: {string.Join(", ", typeof(BlendOptions).GetProperties().Select(p => p.Name))}.");
             }
-            options = options with { };
+            // The options object is private to this run, so setting its init-only properties by reflection is safe.
             property.SetValue(options, Convert.ChangeType(parts[1], property.PropertyType, CultureInfo.InvariantCulture));
         }
         return options;
