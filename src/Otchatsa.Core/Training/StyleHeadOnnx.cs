@@ -2,9 +2,10 @@ namespace Otchatsa.Training;
 
 /// <summary>
 /// Writes a <see cref="LinearStyleHead"/> as a small ONNX graph ([Relu → Sqrt →] MatMul → Add → Softmax, opset 13):
-/// input <c>embedding</c> [N, D], output <c>probabilities</c> [N, K]. ML.NET's own ONNX export would need
-/// Microsoft.ML.OnnxConverter 0.23.1, built against ML.NET 1.x; the graph is small enough to write directly with the
-/// project's protobuf writer, and ONNX Runtime runs it at serving time.
+/// input <c>embedding</c> [N, D], output <c>probabilities</c> [N, K]. Microsoft.ML.OnnxConverter 0.23.1 does export
+/// ML.NET 5 models (checked), but its graph is named after ML.NET's columns and has no place for the class list; this
+/// graph has fixed names and keeps classes and view in the model's metadata, so the ONNX file is
+/// self-describing. Tests check it against ML.NET's own predictions.
 /// </summary>
 public static class StyleHeadOnnx
 {
