@@ -68,7 +68,8 @@ public sealed class PhotoFeatures
 /// </summary>
 public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
 {
-    public const string PersonUnit = "person";
+    // Versioned like the views: r2 segments a 256×256 input shrunk by area averaging (Resampling) instead of mipmaps.
+    public const string PersonUnit = "person.r2";
     private const string SwapRecipe = "background-swap-v1";
 
     public OutfitEngine Engine { get; } = engine;
@@ -87,13 +88,14 @@ public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
     /// <summary>
     /// The cache unit of a view. The suffix is the version of <see cref="OutfitCropper"/>'s rendering of that view:
     /// bump it whenever a change alters the view's pixels, so stale vectors are never reused (r2: crops are resampled
-    /// from the region's own pixels, with mipmaps of the region only).
+    /// from the region's own pixels, with mipmaps of the region only; r3: every view and the person mask are shrunk by
+    /// area averaging in <see cref="Imaging.Resampling"/>, no mipmaps).
     /// </summary>
     internal static string UnitName(OutfitView view, bool mirrored) => view switch
     {
-        OutfitView.Crop => "crop.r2",
-        OutfitView.Whole => "whole",
-        OutfitView.CropNeutral => "crop-neutral.r2",
+        OutfitView.Crop => "crop.r3",
+        OutfitView.Whole => "whole.r3",
+        OutfitView.CropNeutral => "crop-neutral.r3",
         _ => throw new ArgumentOutOfRangeException(nameof(view)),
     } + (mirrored ? "~mirror" : "");
 

@@ -1,3 +1,4 @@
+using Otchatsa.Imaging;
 using SkiaSharp;
 
 namespace Otchatsa.Vision;
@@ -13,9 +14,6 @@ public static class OutfitCropper
 
     /// <summary>What replaces the background in <see cref="OutfitView.CropNeutral"/>.</summary>
     public static readonly SKColor NeutralGrey = new(128, 128, 128);
-
-    // Mipmapped linear sampling: regions are usually larger than 224, and plain bilinear would alias when shrinking.
-    private static readonly SKSamplingOptions Sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 
     /// <summary>
     /// Renders <paramref name="view"/> as a new opaque Rgba8888 224×224 bitmap owned by the caller.
@@ -55,15 +53,23 @@ public static class OutfitCropper
             region.Height * scale);
 
         var result = new SKBitmap(new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        // A view over the region's pixels (no copy), so mipmaps are built for the region only, not the whole photo.
-        using (var canvas = new SKCanvas(result))
+        // The region is shrunk by area averaging to its exact size in the square, then placed on the black padding.
+        result.Erase(SKColors.Black);
         using (var pixmap = image.PeekPixels())
-        using (var subset = pixmap.ExtractSubset(region))
-        using (var source = SKImage.FromPixels(subset))
+        using (var subset = pixmap.ExtractSubset(region)
+                            ?? throw new InvalidOperationException($"Region {region} is outside the image."))
+        using (var scaled = Resampling.Resize(subset,
+                   Math.Clamp((int)Math.Round(dest.Width), 1, Size), Math.Clamp((int)Math.Round(dest.Height), 1, Size)))
         {
-            canvas.Clear(SKColors.Black);
-            canvas.DrawImage(source, dest, Sampling, null);
-            canvas.Flush();
+            var left = Math.Min((int)Math.Round(dest.Left), Size - scaled.Width);
+            var top = Math.Min((int)Math.Round(dest.Top), Size - scaled.Height);
+            var from = scaled.GetPixelSpan();
+            var to = result.GetPixelSpan();
+            for (var y = 0; y < scaled.Height; y++)
+            {
+                from.Slice(y * scaled.RowBytes, scaled.Width * 4).CopyTo(to.Slice((top + y) * result.RowBytes + left * 4));
+            }
+            result.NotifyPixelsChanged();
         }
         if (neutralOutside is not null)
         {

@@ -1,3 +1,4 @@
+using Otchatsa.Imaging;
 using Microsoft.ML.OnnxRuntime;
 using SkiaSharp;
 
@@ -157,10 +158,9 @@ public sealed class PersonSegmenter : IDisposable
         // Intake guarantees Rgba8888; anything else (Gray8, Bgra8888 ...) is converted rather than rejected.
         using var converted = image.ColorType == SKColorType.Rgba8888 ? null : OutfitCropper.ToRgba(image);
         var source = converted ?? image;
-        var info = new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Premul);
-        // Mipmapped linear sampling averages the many source pixels behind each target pixel (photos are ~2–8× larger).
-        using var resized = source.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
-            ?? throw new InvalidOperationException("Cannot resize the image.");
+        // Area-averaging shrink: every source pixel behind a target pixel counts (photos are ~2–8× larger).
+        using var pixmap = source.PeekPixels();
+        using var resized = Resampling.Resize(pixmap, Size, Size);
         var pixels = resized.GetPixelSpan();
         var input = new float[Size * Size * 3];
         for (int i = 0, o = 0; i < pixels.Length; i += 4, o += 3)
