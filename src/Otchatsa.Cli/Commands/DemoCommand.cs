@@ -90,13 +90,20 @@ internal sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         {
             return null;
         }
+        OtchatsaRuntime? runtime = null;
         try
         {
-            return OtchatsaRuntime.Open(indexDir, models);
+            runtime = OtchatsaRuntime.Open(indexDir, models);
+            // An index from an older default view still opens, but would not be answered by the style head.
+            if (runtime.Engine.Settings == EmbeddingSettings.Default)
+            {
+                return runtime;
+            }
         }
         catch (IndexIncompatibleException)
         {
-            return null;
         }
+        runtime?.Dispose();
+        return null;
     }
 }
