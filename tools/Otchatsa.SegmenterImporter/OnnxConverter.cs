@@ -1,3 +1,4 @@
+using Otchatsa.Training;
 namespace Otchatsa.SegmenterImporter;
 
 /// <summary>

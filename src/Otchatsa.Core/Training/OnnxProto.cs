@@ -3,7 +3,8 @@ using Google.Protobuf;
 namespace Otchatsa.Training;
 
 /// <summary>
-/// A minimal protobuf message builder for the handful of ONNX messages the project writes (a copy of tools/Otchatsa.SegmenterImporter/OnnxProto.cs, plus symbolic dimensions)
+/// A minimal protobuf message builder for the handful of ONNX messages the project writes (the style head here, and
+/// the segmenter importer in tools/, which compiles this same file)
 /// (field numbers from onnx/onnx.proto). Hand-writing them avoids generating C# from onnx.proto for ~10 messages;
 /// fields are written in a fixed order, so equal graphs give equal bytes.
 /// </summary>
