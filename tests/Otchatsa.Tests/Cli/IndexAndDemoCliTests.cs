@@ -96,6 +96,6 @@ public sealed class IndexAndDemoCliTests
         Assert.Contains("p50", result.StdOut);
         Assert.Contains("p95", result.StdOut);
         Assert.Contains("images/s", result.StdOut);
-        Assert.Contains("embed p50 / (2 × raw p50)", result.StdOut); // the default view, crop+whole, runs the network twice
+        Assert.Contains("embed p50 / (4 × raw p50)", result.StdOut); // the default view, crop+whole/flip, runs the network four times
     }
 }
