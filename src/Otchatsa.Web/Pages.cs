@@ -147,7 +147,9 @@ internal static class Pages
     {
         var name = SafeLink(mall.Mall.Url, Html.Of($"{mall.Mall.Name}"));
         var share = mall.StyleShare > 0 ? Html.Of($" · {Percent(mall.StyleShare)} {t.StyleShare}") : Html.Empty;
-        return Html.Of($"""<li class="mall"><strong>{name}</strong> <span class="small">{t.MallMatch} {Percent(mall.Score)}{share}</span></li>""");
+        // The strategy's mall score is a ranking number, not a probability; the closest item's similarity reads as one.
+        var closest = mall.Items.Count == 0 ? 0f : mall.Items.Max(i => i.Similarity);
+        return Html.Of($"""<li class="mall"><strong>{name}</strong> <span class="small">{t.MallMatch} {Percent(closest)}{share}</span></li>""");
     }
 
     private static Html Item(Texts t, MallMatch mall, ItemMatch item)
