@@ -122,8 +122,14 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 continue;
             }
 
-            // Outside the timed pipeline: the bare network on a prepared input, once per photo, same process and moment.
+            // Outside the timed pipeline: the bare network on this photo's own prepared input (its whole-image view),
+            // once per photo, in the same process and moment.
             wall.Stop();
+            using (var decoded = ImageDecoder.Decode(photo, engine.Limits))
+            using (var view = OutfitCropper.Render(decoded.Bitmap, NoPerson(decoded.Bitmap), OutfitView.Whole))
+            {
+                engine.Embedder.FillInput(view, tensor);
+            }
             var clock = Stopwatch.StartNew();
             engine.Embedder.RunRaw(tensor, output);
             Add("resnet18_onnx_raw", clock.Elapsed.TotalMilliseconds);
@@ -148,6 +154,9 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         console.MarkupLineInterpolated($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):F0} MB, {Environment.ProcessorCount} cores");
         return 0;
     }
+
+    private static PersonDetection NoPerson(SkiaSharp.SKBitmap image) =>
+        new(false, new SkiaSharp.SKRectI(0, 0, image.Width, image.Height), 0f, new PersonMask(1, 1, [0f]));
 
     internal static double Percentile(IReadOnlyList<double> values, double p)
     {

@@ -32,15 +32,17 @@ public sealed class PersonSegmenter : IDisposable
     public static string DefaultModelPath => Path.Combine(AppContext.BaseDirectory, "models", "selfie_segmentation.onnx");
 
     /// <param name="modelPath">The ONNX model; <see cref="DefaultModelPath"/> when null.</param>
-    /// <param name="intraOpThreads">ONNX Runtime intra-op threads; 0 lets it use every core.</param>
-    public PersonSegmenter(string? modelPath = null, int intraOpThreads = 0)
+    public PersonSegmenter(string? modelPath = null)
     {
-        using var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = intraOpThreads,
-        };
+        using var options = OnnxSessions.Options();
         _session = new InferenceSession(modelPath ?? DefaultModelPath, options);
+    }
+
+    /// <param name="modelPath">The ONNX model.</param>
+    /// <param name="options">Session options (e.g. <see cref="OnnxSessions.Options"/>, sharing one thread pool).</param>
+    public PersonSegmenter(string modelPath, SessionOptions options)
+    {
+        _session = new InferenceSession(modelPath, options);
     }
 
     /// <summary>Segments the image and derives the person box.</summary>

@@ -30,8 +30,9 @@ public sealed class ResNetEmbedder : IDisposable
 
     public ResNetEmbedder(string resnetPath, string preprocessPath, SessionOptions? options = null)
     {
+        using var shared = options is null ? OnnxSessions.Options() : null;
         _meanBgr = ReadMeanImage(preprocessPath);
-        _session = options is null ? new InferenceSession(resnetPath) : new InferenceSession(resnetPath, options);
+        _session = new InferenceSession(resnetPath, options ?? shared!);
     }
 
     /// <summary>The mean image in the model's BGR planar layout (3×224×224).</summary>
@@ -122,7 +123,8 @@ public sealed class ResNetEmbedder : IDisposable
     private static float[] ReadMeanImage(string preprocessPath)
     {
         // The preprocess graph is output = BGR(input) - mean, so a zero input yields -mean.
-        using var session = new InferenceSession(preprocessPath);
+        using var options = OnnxSessions.Options();
+        using var session = new InferenceSession(preprocessPath, options);
         var zeros = new float[3 * Plane];
         var output = new float[3 * Plane];
         using var input = OrtValue.CreateTensorValueFromMemory(zeros, InputShape);
