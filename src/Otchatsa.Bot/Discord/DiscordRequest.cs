@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Otchatsa.Bot.Hosting;
 
 namespace Otchatsa.Bot.Discord;
 
@@ -36,11 +37,7 @@ public sealed record DiscordRequest(
     string? CommandArgument = null,
     double? RetryAfterSeconds = null)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    private static JsonSerializerOptions Json => JobPayloadJson.Options;
 
     /// <summary>Answered through an interaction (PATCH @original) rather than a channel message.</summary>
     [JsonIgnore]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Otchatsa.Bot.Hosting;
 
 namespace Otchatsa.Bot.Telegram;
 
@@ -31,11 +32,7 @@ public sealed record TelegramRequest(
     string? CommandArgument = null,
     double? RetryAfterSeconds = null)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    private static JsonSerializerOptions Json => JobPayloadJson.Options;
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
