@@ -13,12 +13,14 @@ internal static class AnswerText
             console.MarkupLineInterpolated($"[red]{line.Image}[/]: {line.Error!.Message} ({line.Error.Code})");
             return;
         }
+        var unsure = line.Style is not null && line.Style.Score < OutfitRecommender.UnsureBelow;
         var style = line.Style is null ? "no style (the index has no labelled photos and no style head is installed)"
+            : unsure ? $"not sure of the style; closest: {line.Style.NameEn} / {line.Style.NameKo} ({line.Style.Score:P0})"
             : $"{line.Style.NameEn} / {line.Style.NameKo} ({line.Style.Score:P0})";
         console.MarkupLineInterpolated($"[bold]{line.Image}[/]: {style}");
         if (line.TopStyles is { Count: > 1 })
         {
-            console.MarkupLineInterpolated($"  runner-ups: {string.Join(", ", line.TopStyles.Skip(1).Select(s => $"{s.Id} {s.Score:P0}"))}");
+            console.MarkupLineInterpolated($"  {(unsure ? "also close" : "runner-ups")}: {string.Join(", ", line.TopStyles.Skip(1).Select(s => $"{s.Id} {s.Score:P0}"))}");
         }
         foreach (var mall in line.Malls ?? [])
         {
