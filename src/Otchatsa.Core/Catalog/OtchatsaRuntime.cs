@@ -51,8 +51,14 @@ public sealed class OtchatsaRuntime : IDisposable
 /// <summary>Chooses the style classifier: the trained head when one is installed for this view, else the kNN vote.</summary>
 public static class StyleClassifiers
 {
+    /// <summary>
+    /// The installed head mixed with the catalog's labelled neighbours (the head alone when the catalog has no
+    /// labels), or the neighbour vote alone when no matching head is installed.
+    /// </summary>
     public static IStyleClassifier For(OutfitEngine engine, ICatalogView catalog) =>
-        (IStyleClassifier?)TryLoadHead(engine, out _) ?? new KnnStyleClassifier(catalog);
+        TryLoadHead(engine, out _) is { } head
+            ? new NeighbourMixedStyleClassifier(head, catalog)
+            : new KnnStyleClassifier(catalog);
 
     /// <summary>
     /// The installed head (<see cref="ModelPaths.StyleHead"/>) when its model card says it was trained on the engine's

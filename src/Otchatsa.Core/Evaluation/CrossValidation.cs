@@ -92,11 +92,13 @@ public static class CrossValidation
             var train = samples.Where(s => folds[s.Photo.Index] != fold).ToArray();
             var test = samples.Where(s => folds[s.Photo.Index] == fold).ToArray();
             using var head = TrainHead(train, settings.View, settings.Head);
-            using var index = strategies.Length == 0 ? null : BuildIndex(train, settings.View);
+            using var index = BuildIndex(train, settings.View);
+            // As served: the head mixed with the fold index's labelled neighbours.
+            var classifier = new NeighbourMixedStyleClassifier(head, index);
             foreach (var condition in conditions)
             {
                 var queries = QueriesOf(test, condition, settings.View);
-                Score(queries, head, index, strategies, settings.Blend.Candidates, styleTallies[condition], strategyTallies[condition]);
+                Score(queries, classifier, index, strategies, settings.Blend.Candidates, styleTallies[condition], strategyTallies[condition]);
             }
         }
         return new ViewResult(

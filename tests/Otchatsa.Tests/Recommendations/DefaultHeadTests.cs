@@ -27,7 +27,7 @@ public sealed class DefaultHeadTests
 
         var result = recommender.Recommend(File.ReadAllBytes(DemoIndex.QueryImage), Strategies.Create(null));
 
-        Assert.Equal("head", recommender.Classifier.Name);
+        Assert.Equal("head+neighbours", recommender.Classifier.Name);
         var known = recommender.Classifier.Classes.Select(c => c.Id).ToHashSet();
         Assert.NotEmpty(result.Recommendation.TopStyles);
         Assert.All(result.Recommendation.TopStyles, s => Assert.Contains(s.Style.Id, known));
