@@ -32,6 +32,14 @@ internal static class CliRunner
         }
     }
 
+    /// <summary>The first line of a (possibly multi-line) message, for one-line errors.</summary>
+    public static string FirstLine(string message)
+    {
+        var line = message.AsSpan().Trim();
+        int end = line.IndexOfAny('\r', '\n');
+        return (end < 0 ? line : line[..end]).TrimEnd().ToString();
+    }
+
     /// <summary>Console for humans: stderr, so stdout stays clean for JSON lines.</summary>
     public static IAnsiConsole Human { get; } = AnsiConsole.Create(new AnsiConsoleSettings
     {

@@ -87,10 +87,10 @@ internal static class DemoCatalogWriter
             mallsOfClass[c] = options.Malls.Where(m => m.Classes.Contains(c)).ToList();
         }
 
-        var (images, labels) = data.Load(FashionMnistSplit.Test);
+        var (images, labels, sourceIndex) = data.LoadTestWithSourceIndex();
         var seen = new int[FashionMnist.ClassNames.Count];
         var rows = new List<(int Index, int Label, int Ordinal)>();
-        int queryIndex = -1;
+        int query = -1;
         for (int i = 0; i < labels.Length; i++)
         {
             int label = labels[i];
@@ -102,17 +102,18 @@ internal static class DemoCatalogWriter
                     rows.Add((i, label, ordinal));
                 }
             }
-            else if (label == options.QueryClass && queryIndex < 0)
+            else if (label == options.QueryClass && query < 0)
             {
-                queryIndex = i;
+                query = i;
             }
         }
 
         int maxPerClass = seen.Min() - 1;
-        if (queryIndex < 0 || perClass > maxPerClass)
+        if (query < 0 || perClass > maxPerClass)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(perClass), perClass, $"At most {maxPerClass} per class: one test image must stay out of the catalog as the query.");
+                nameof(perClass), perClass,
+                $"At most {maxPerClass} per class from {data.SourceDescription}: one test image must stay out of the catalog as the query.");
         }
 
         string root = Path.GetFullPath(outDir);
@@ -121,14 +122,15 @@ internal static class DemoCatalogWriter
 
         var manifest = new StringBuilder().Append(ManifestHeader).Append('\n');
         var perMall = options.Malls.ToDictionary(m => m.Id, _ => 0);
-        foreach (var (index, label, ordinal) in rows)
+        foreach (var (position, label, ordinal) in rows)
         {
+            int index = sourceIndex[position];
             var candidates = mallsOfClass[label];
             var mall = candidates[ordinal % candidates.Count];
             perMall[mall.Id]++;
 
             string name = $"t10k-{index:D5}.png";
-            File.WriteAllBytes(Path.Combine(imageDir, name), RenderPng(images[index], images.Columns, images.Rows, options));
+            File.WriteAllBytes(Path.Combine(imageDir, name), RenderPng(images[position], images.Columns, images.Rows, options));
 
             string className = FashionMnist.ClassNames[label];
             manifest.AppendJoin(',', [
@@ -148,19 +150,20 @@ internal static class DemoCatalogWriter
         WriteAtomically(manifestPath, manifest.ToString());
 
         string queryPath = Path.Combine(root, "query.png");
-        File.WriteAllBytes(queryPath, RenderPng(images[queryIndex], images.Columns, images.Rows, options));
+        File.WriteAllBytes(queryPath, RenderPng(images[query], images.Columns, images.Rows, options));
+        int queryIndex = sourceIndex[query];
 
         WriteAtomically(Path.Combine(root, "README.txt"), string.Create(CultureInfo.InvariantCulture, $"""
             Otchatsa demo catalog — generated, do not edit.
             Images: Fashion-MNIST test split (t10k), Zalando Research, MIT licence, https://github.com/zalandoresearch/fashion-mnist
             Data source: {data.SourceDescription}
             {rows.Count} catalog images ({perClass} per class, the first ones in file order), {options.ImageSize} px{(options.Invert ? ", inverted to dark-on-white" : "")}.
-            query.png = t10k image {queryIndex} ({FashionMnist.ClassNames[labels[queryIndex]]}), not in the catalog.
+            query.png = t10k image {queryIndex} ({FashionMnist.ClassNames[labels[query]]}), not in the catalog.
             Malls, titles, prices and links are fictional; style is empty because Fashion-MNIST has no style labels.
 
             """));
 
-        return new DemoCatalog(manifestPath, queryPath, labels[queryIndex], queryIndex, rows.Count, perMall, data.SourceDescription);
+        return new DemoCatalog(manifestPath, queryPath, labels[query], queryIndex, rows.Count, perMall, data.SourceDescription);
     }
 
     /// <summary>Renders one 8-bit grayscale image as an opaque RGB PNG of <see cref="DemoCatalogOptions.ImageSize"/> px.</summary>

@@ -26,6 +26,9 @@ public enum FashionMnistOrigin
 
     /// <summary>Downloaded during this call.</summary>
     Download,
+
+    /// <summary>The small test-split subset embedded in this assembly (<see cref="FashionMnist.Embedded"/>).</summary>
+    Embedded,
 }
 
 /// <summary>Where <see cref="FashionMnist.LocateAsync"/> looks and how it downloads.</summary>
@@ -145,6 +148,7 @@ public sealed class FashionMnist
         FashionMnistOrigin.DebianPackage => $"Debian package dataset-fashion-mnist ({Directory})",
         FashionMnistOrigin.Cache => $"download cache ({Directory})",
         FashionMnistOrigin.Download => $"downloaded from the official mirrors into {Directory}",
+        FashionMnistOrigin.Embedded => $"the embedded subset ({FashionMnistSubset.PerClass} test images per class, built into otchatsa)",
         _ => Directory,
     };
 
@@ -154,6 +158,14 @@ public sealed class FashionMnist
         FashionMnistSplit.Train => (TrainImages, TrainLabels),
         _ => throw new ArgumentOutOfRangeException(nameof(split), split, null),
     };
+
+    /// <summary>
+    /// The demo's default data: the first <see cref="FashionMnistSubset.PerClass"/> test images of every class, embedded
+    /// in this assembly (see <c>Demo/Data/README.md</c>), so the demo needs no download and no installed package. Only
+    /// the <see cref="FashionMnistSplit.Test"/> split is available; catalogs written from it are identical to those
+    /// written from the full test split for up to <see cref="FashionMnistSubset.MaxCatalogPerClass"/> photos per class.
+    /// </summary>
+    public static FashionMnist Embedded() => new("(embedded)", FashionMnistOrigin.Embedded, verify: false);
 
     /// <summary>
     /// Finds the files of <paramref name="split"/>: <c>$OTCHATSA_FASHION_MNIST</c>, then the Debian package, then the
@@ -213,6 +225,17 @@ public sealed class FashionMnist
     /// <summary>Loads and checks one split. Labels are validated against the 10 classes.</summary>
     public (IdxImages Images, byte[] Labels) Load(FashionMnistSplit split)
     {
+        if (Origin == FashionMnistOrigin.Embedded)
+        {
+            if (split != FashionMnistSplit.Test)
+            {
+                throw new InvalidOperationException("The embedded Fashion-MNIST subset holds test images only.");
+            }
+
+            var subset = FashionMnistSubset.LoadEmbedded();
+            return (subset.Images, subset.Labels);
+        }
+
         var (imageFile, labelFile) = FilesOf(split);
         var images = IdxFile.ParseImages(ReadVerified(imageFile, out string imagePath), imagePath);
         var labels = IdxFile.ParseLabels(ReadVerified(labelFile, out string labelPath), labelPath);
@@ -234,11 +257,24 @@ public sealed class FashionMnist
     /// Writes a demo catalog to <paramref name="outDir"/>: <c>images/t10k-NNNNN.png</c>, <c>manifest.csv</c> (columns
     /// image, mall, style, title, url, price, mall_url, plus garment and source_index), <c>query.png</c> (a held-out test
     /// image of <see cref="DemoCatalogOptions.QueryClass"/>) and a README. Uses the first <paramref name="perClass"/>
-    /// test images of each class in file order, so every run writes the same files. The default 10 × 120 = 1,200 images
-    /// index in about a minute with ResNet18 at ~35 ms/image.
+    /// test images of each class in file order, so every run writes the same files (and the same files from the embedded
+    /// subset as from the full split).
     /// </summary>
-    public DemoCatalog WriteDemoCatalog(string outDir, int perClass = 120, DemoCatalogOptions? options = null) =>
+    public DemoCatalog WriteDemoCatalog(string outDir, int perClass = FashionMnistSubset.MaxCatalogPerClass, DemoCatalogOptions? options = null) =>
         DemoCatalogWriter.Write(this, outDir, perClass, options ?? new DemoCatalogOptions());
+
+    /// <summary>The test split with each image's index in the official t10k file (the identity unless embedded).</summary>
+    internal (IdxImages Images, byte[] Labels, int[] SourceIndex) LoadTestWithSourceIndex()
+    {
+        if (Origin == FashionMnistOrigin.Embedded)
+        {
+            var subset = FashionMnistSubset.LoadEmbedded();
+            return (subset.Images, subset.Labels, subset.SourceIndex);
+        }
+
+        var (images, labels) = Load(FashionMnistSplit.Test);
+        return (images, labels, Enumerable.Range(0, labels.Length).ToArray());
+    }
 
     private byte[] ReadVerified(FashionMnistFile file, out string path)
     {

@@ -51,11 +51,11 @@ public sealed class FashionMnistTests
         await Task.CompletedTask;
     }
 
-    [SkippableFact]
-    public async Task Writes_demo_catalog_with_expected_counts_and_columns()
+    [Fact]
+    public void Writes_demo_catalog_with_expected_counts_and_columns_from_the_embedded_subset()
     {
-        Skip.IfNot(DebianPresent, SkipReason);
-        var data = await FashionMnist.LocateAsync(FashionMnistSplit.Test, DebianOnly);
+        var data = FashionMnist.Embedded();
+        Assert.Equal(FashionMnistOrigin.Embedded, data.Origin);
         string dir = TempDir();
         try
         {
@@ -96,6 +96,55 @@ public sealed class FashionMnistTests
             data.WriteDemoCatalog(dir, perClass: 12);
             Assert.Equal(firstManifest, File.ReadAllBytes(catalog.ManifestPath));
             Assert.Equal(firstImage, File.ReadAllBytes(Path.Combine(dir, rows[5][0])));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Embedded_subset_holds_81_photos_per_class_in_t10k_order_and_refuses_a_catalog_it_cannot_hold_out_from()
+    {
+        var subset = FashionMnistSubset.LoadEmbedded();
+
+        Assert.Equal(810, subset.Images.Count);
+        Assert.Equal((28, 28), (subset.Images.Rows, subset.Images.Columns));
+        Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(81, subset.Labels.Count(l => l == c)));
+        Assert.True(subset.SourceIndex.Zip(subset.SourceIndex.Skip(1)).All(p => p.First < p.Second), "source indices must be in file order");
+        string never = Path.Combine(Path.GetTempPath(), $"otchatsa-fmnist-{Guid.NewGuid():N}");
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => FashionMnist.Embedded().WriteDemoCatalog(never, perClass: 81));
+        Assert.Contains("At most 80 per class", ex.Message);
+        Assert.False(Directory.Exists(never)); // refused before anything is written
+    }
+
+    [SkippableFact]
+    public async Task Embedded_subset_is_the_first_81_per_class_of_the_official_test_split()
+    {
+        Skip.IfNot(DebianPresent, SkipReason);
+        var full = await FashionMnist.LocateAsync(FashionMnistSplit.Test, DebianOnly);
+        string dir = TempDir();
+        try
+        {
+            // Regenerating from the full split (as Demo/Data/README.md says) gives the embedded content.
+            FashionMnistSubset.Write(full, Path.Combine(dir, "subset"));
+            var regenerated = FashionMnistSubset.Read(Path.Combine(dir, "subset"));
+            var embedded = FashionMnistSubset.LoadEmbedded();
+            Assert.Equal(embedded.SourceIndex, regenerated.SourceIndex);
+            Assert.Equal(embedded.Labels, regenerated.Labels);
+            var (images, labels) = full.Load(FashionMnistSplit.Test);
+            for (int i = 0; i < embedded.Images.Count; i++)
+            {
+                Assert.True(embedded.Images[i].SequenceEqual(images[embedded.SourceIndex[i]]), $"image {i}");
+                Assert.Equal(labels[embedded.SourceIndex[i]], embedded.Labels[i]);
+            }
+
+            // And a demo catalog from the subset is the one the full split gives.
+            var fromFull = full.WriteDemoCatalog(Path.Combine(dir, "full"), perClass: 80);
+            var fromEmbedded = FashionMnist.Embedded().WriteDemoCatalog(Path.Combine(dir, "embedded"), perClass: 80);
+            Assert.Equal(File.ReadAllBytes(fromFull.ManifestPath), File.ReadAllBytes(fromEmbedded.ManifestPath));
+            Assert.Equal(File.ReadAllBytes(fromFull.QueryImagePath), File.ReadAllBytes(fromEmbedded.QueryImagePath));
+            Assert.Equal(fromFull.QuerySourceIndex, fromEmbedded.QuerySourceIndex);
         }
         finally
         {

@@ -5,7 +5,7 @@ using Otchatsa.Pipeline;
 namespace Otchatsa.Tests.Support;
 
 /// <summary>
-/// A small real index (Fashion-MNIST demo catalog, a few photos per class, real models) built once per test run and
+/// A small real index (the embedded Fashion-MNIST demo subset, a few photos per class, real models) built once per test run and
 /// shared by every test that needs to answer photos. Tests must not modify it.
 /// </summary>
 public static class DemoIndex
@@ -31,8 +31,7 @@ public static class DemoIndex
     private static Built BuildOnce()
     {
         var root = Path.Combine(Path.GetTempPath(), $"otchatsa-tests-{Environment.ProcessId}");
-        var data = FashionMnist.LocateAsync().GetAwaiter().GetResult();
-        var catalog = data.WriteDemoCatalog(Path.Combine(root, "catalog"), PerClass);
+        var catalog = FashionMnist.Embedded().WriteDemoCatalog(Path.Combine(root, "catalog"), PerClass);
         var indexDir = Path.Combine(root, "index");
         using (var engine = new OutfitEngine(ModelPaths.Locate()))
         {
