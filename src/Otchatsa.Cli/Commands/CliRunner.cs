@@ -4,7 +4,33 @@ using Spectre.Console.Cli;
 
 namespace Otchatsa.Cli.Commands;
 
-/// <summary>Runs the command app and turns expected failures into one clear line and a non-zero exit code.</summary>
+/// <summary>The CLI's exit codes (README "Exit codes").</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+
+    /// <summary>A missing or unreadable input (catalog, photo list, models), a bad setting, no data for the demo.</summary>
+    public const int BadInput = 1;
+
+    /// <summary><c>recommend</c> / <c>demo</c>: at least one photo could not be analysed (its JSON line says why).</summary>
+    public const int PhotoFailed = 2;
+
+    /// <summary><c>index build</c>: too few photos could be indexed; the old index is unchanged.</summary>
+    public const int BuildRefused = 3;
+
+    /// <summary>The index cannot be used: missing, damaged, empty, or built with other models. Rebuild it.</summary>
+    public const int IndexUnusable = 4;
+
+    /// <summary>The command line itself is wrong (unknown verb or option, missing value).</summary>
+    public const int Usage = 64;
+
+    /// <summary>An unexpected error (a bug): one line, no stack trace; please report it.</summary>
+    public const int Internal = 70;
+
+    public const int Cancelled = 130;
+}
+
+/// <summary>Runs the command app and turns every failure into one clear line on stderr and a documented exit code.</summary>
 internal static class CliRunner
 {
     public static async Task<int> RunAsync(CommandApp app, string[] args)
@@ -13,24 +39,35 @@ internal static class CliRunner
         {
             return await app.RunAsync(args);
         }
-        catch (Exception ex) when (ex is CommandParseException or CommandRuntimeException)
+        catch (Exception ex)
         {
-            Console.Error.WriteLine($"otchatsa: {ex.Message}");
-            return 64;
-        }
-        catch (Exception ex) when (ex is CliException or IndexIncompatibleException or FileNotFoundException
-                                       or DirectoryNotFoundException or CatalogManifestException
-                                       or Microsoft.Extensions.Options.OptionsValidationException)
-        {
-            Console.Error.WriteLine($"otchatsa: {ex.Message}");
-            return 1;
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine("otchatsa: cancelled.");
-            return 130;
+            var (code, message) = Describe(ex);
+            Console.Error.WriteLine($"otchatsa: {message}");
+            return code;
         }
     }
+
+    /// <summary>The exit code and the one line for a failure.</summary>
+    internal static (int Code, string Message) Describe(Exception ex) => ex switch
+    {
+        CommandParseException or CommandRuntimeException => (ExitCodes.Usage, OneLine(ex.Message) + " (see 'otchatsa --help')"),
+        IndexIncompatibleException => (ExitCodes.IndexUnusable, OneLine(ex.Message)),
+        IndexBuildRefusedException => (ExitCodes.BuildRefused, OneLine(ex.Message)),
+        OperationCanceledException => (ExitCodes.Cancelled, "cancelled."),
+        CliException or CatalogManifestException or Microsoft.Extensions.Options.OptionsValidationException
+            => (ExitCodes.BadInput, OneLine(ex.Message)),
+        FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
+            => (ExitCodes.BadInput, OneLine(ex.Message)),
+        IOException or InvalidDataException => (ExitCodes.BadInput, OneLine(ex.Message)),
+        Microsoft.ML.OnnxRuntime.OnnxRuntimeException => (ExitCodes.BadInput,
+            $"a model could not be loaded ({OneLine(ex.Message)}); rebuild otchatsa or point --models at the models folder."),
+        _ => (ExitCodes.Internal,
+            $"unexpected error ({ex.GetType().Name}: {OneLine(ex.Message)}). This is a bug: please report it with the command you ran."),
+    };
+
+    /// <summary>A message flattened to one line.</summary>
+    public static string OneLine(string message) =>
+        string.Join(" ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>The first line of a (possibly multi-line) message, for one-line errors.</summary>
     public static string FirstLine(string message)

@@ -49,24 +49,45 @@ public sealed class CatalogIndex : ICatalogView, IDisposable
 
     public IReadOnlyDictionary<string, MallProfile> Malls { get; }
 
-    /// <summary>Opens <paramref name="directory"/>; refuses an index built with other models or another view.</summary>
+    /// <summary>
+    /// Opens <paramref name="directory"/> (after repairing an interrupted swap, <see cref="AtomicDirectory.Recover"/>);
+    /// refuses an index built with other models or another view, and one that holds no photos.
+    /// </summary>
     public static CatalogIndex Open(string directory, IndexManifest expected)
     {
+        AtomicDirectory.Recover(directory);
         if (!Directory.Exists(directory))
         {
-            throw new DirectoryNotFoundException($"No index at '{directory}'. Build one with 'otchatsa index build'.");
+            throw new IndexIncompatibleException(
+                $"No index at '{directory}'. Build one with 'otchatsa index build'.", ["missing"]);
         }
         var manifest = IndexManifest.Load(directory);
         manifest.EnsureCompatible(expected);
-        var store = CatalogStore.Open(Path.Combine(directory, CatalogStore.FileName), readOnly: true);
+        CatalogStore? store = null;
         try
         {
+            store = CatalogStore.Open(Path.Combine(directory, CatalogStore.FileName), readOnly: true);
+            var items = store.AllItems();
+            if (items.Count == 0)
+            {
+                throw new IndexIncompatibleException(
+                    $"The index at '{directory}' holds no photos. Rebuild it with 'otchatsa index build' from a catalog whose photos can be read.",
+                    ["no photos"]);
+            }
             var vectors = VectorIndex.Load(directory);
-            return new CatalogIndex(vectors, store, store.AllItems(), manifest);
+            return new CatalogIndex(vectors, store, items, manifest);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or VectorIndexException
+                                       or Microsoft.Data.Sqlite.SqliteException or KeyNotFoundException)
+        {
+            store?.Dispose();
+            throw new IndexIncompatibleException(
+                $"The index at '{directory}' is damaged ({ex.Message.ReplaceLineEndings(" ")}). Rebuild it with 'otchatsa index build'.",
+                ["damaged"], ex);
         }
         catch
         {
-            store.Dispose();
+            store?.Dispose();
             throw;
         }
     }

@@ -31,6 +31,13 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
 {
     public const int ThumbnailSide = 256;
 
+    /// <summary>
+    /// A build that indexes no photo, or fewer than this share of the catalog's rows, is refused
+    /// (<see cref="IndexBuildRefusedException"/>) and the old index stays: a catalog whose photos mostly fail to load
+    /// (a moved folder, a dead host) must not replace a good index with a worse one.
+    /// </summary>
+    public const double MinIndexedShare = 0.5;
+
     /// <summary>The manifest an index built by <paramref name="engine"/> must carry to be served by it.</summary>
     public static IndexManifest ExpectedManifest(OutfitEngine engine) => new()
     {
@@ -120,6 +127,12 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
                     batch.Commit();
                 }
                 await producer.ConfigureAwait(false);
+                if (items.Count == 0 || items.Count < rows.Count * MinIndexedShare)
+                {
+                    throw new IndexBuildRefusedException(new IndexBuildSummary(
+                        Path.GetFullPath(outDirectory), rows.Count, items.Count, rows.Count - items.Count, skipped, examples,
+                        0, 0, clock.Elapsed));
+                }
 
                 var predicted = PredictStyles(store, items, classifierFactory);
                 using var index = CatalogIndex.InMemory(items, engine.Settings.Dimensions);
@@ -195,6 +208,25 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
             count++;
         }
         return count;
+    }
+}
+
+/// <summary>
+/// A build indexed too few photos (<see cref="IndexBuilder.MinIndexedShare"/>); nothing was written to the target, the
+/// old index (if any) is unchanged. The message is one line with the main reasons.
+/// </summary>
+public sealed class IndexBuildRefusedException(IndexBuildSummary summary) : Exception(Describe(summary))
+{
+    public IndexBuildSummary Summary { get; } = summary;
+
+    private static string Describe(IndexBuildSummary s)
+    {
+        var reasons = string.Join(", ", s.SkippedByReason.OrderByDescending(kv => kv.Value).Take(4).Select(kv => $"{kv.Value} × {kv.Key}"));
+        var example = s.SkipExamples.Count > 0 ? $"; e.g. {s.SkipExamples[0].ReplaceLineEndings(" ")}" : "";
+        var old = Directory.Exists(s.Directory) ? $"the index at {s.Directory} is unchanged" : $"nothing was written to {s.Directory}";
+        return $"index not built: only {s.Indexed} of {s.Rows} photos could be indexed (at least half of the rows, and one photo, are needed)"
+               + (reasons.Length > 0 ? $" — skipped {reasons}{example}" : "")
+               + $"; {old}. Fix the catalog's image paths or URLs and build again.";
     }
 }
 

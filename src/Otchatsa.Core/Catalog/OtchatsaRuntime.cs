@@ -23,9 +23,10 @@ public sealed class OtchatsaRuntime : IDisposable
 
     public static OtchatsaRuntime Open(string indexDirectory, string? modelsPath = null)
     {
+        AtomicDirectory.Recover(indexDirectory);
         if (!Directory.Exists(indexDirectory))
         {
-            throw new DirectoryNotFoundException($"No index at '{indexDirectory}'. Build one with 'otchatsa index build'.");
+            throw new IndexIncompatibleException($"No index at '{indexDirectory}'. Build one with 'otchatsa index build'.", ["missing"]);
         }
         var manifest = IndexManifest.Load(indexDirectory);
         var engine = new OutfitEngine(ModelPaths.Locate(modelsPath), EmbeddingSettings.Parse(manifest.EmbeddingView));

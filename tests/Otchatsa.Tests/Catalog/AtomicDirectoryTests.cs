@@ -85,4 +85,46 @@ public sealed class AtomicDirectoryTests : IDisposable
 
         Assert.Throws<IOException>(() => AtomicDirectory.Begin(Target));
     }
+
+    public static TheoryData<string> CrashPoints => new(AtomicDirectory.CommitSteps);
+
+    [Theory]
+    [MemberData(nameof(CrashPoints))]
+    public void A_swap_killed_at_any_step_is_completed_by_the_next_recovery(string step)
+    {
+        Directory.CreateDirectory(Target);
+        File.WriteAllText(Path.Combine(Target, "old.txt"), "old");
+        using (var build = AtomicDirectory.Begin(Target))
+        {
+            File.WriteAllText(Path.Combine(build.WorkPath, "new.txt"), "new");
+            build.AfterStep = s => { if (s == step) throw new SimulatedCrash(); };
+            Assert.Throws<SimulatedCrash>(build.Commit);
+        }
+
+        AtomicDirectory.Recover(Target);
+
+        Assert.Equal(["new.txt"], Directory.GetFiles(Target).Select(Path.GetFileName));
+        Assert.Equal(["index"], Siblings());
+    }
+
+    [Fact]
+    public void Work_folders_of_dead_builds_are_removed_by_the_next_build_but_a_running_build_is_left_alone()
+    {
+        var dead = Target + ".tmp-0123456789abcdef0123456789abcdef";
+        Directory.CreateDirectory(dead);
+        File.WriteAllText(Path.Combine(dead, "half.txt"), "half");
+        using var running = AtomicDirectory.Begin(Target + "-other"); // another index's build
+        using var live = AtomicDirectory.Begin(Target);
+
+        Assert.False(Directory.Exists(dead));
+        using (var next = AtomicDirectory.Begin(Target))
+        {
+            Assert.True(Directory.Exists(live.WorkPath)); // its lock is held: a build in progress
+        }
+        live.Commit();
+        var other = Path.GetFileName(running.WorkPath);
+        Assert.Equal(new[] { "index", other, other + ".lock" }.Order(StringComparer.Ordinal), Siblings().Order(StringComparer.Ordinal));
+    }
+
+    private sealed class SimulatedCrash : Exception;
 }

@@ -56,7 +56,7 @@ public sealed class IndexAndDemoCliTests
 
         var result = await CliProcess.RunAsync(Timeout, "recommend", "--index", dir, "--json", DemoIndex.QueryImage);
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(4, result.ExitCode);
         Assert.Empty(result.StdOut);
         Assert.Contains("embedding model", result.StdErr);
         Assert.Contains("otchatsa index build", result.StdErr);

@@ -94,10 +94,10 @@ public sealed class RecommendCliTests
     }
 
     [Fact]
-    public async Task A_missing_index_is_one_clear_line_and_exit_code_1()
+    public async Task A_missing_index_is_one_clear_line_and_exit_code_4()
     {
         var result = await CliProcess.RunAsync(Timeout, "recommend", "--index", "/nonexistent/index", "--json", DemoIndex.QueryImage);
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(4, result.ExitCode);
         Assert.Empty(result.StdOut);
         Assert.Contains("otchatsa index build", result.StdErr);
         Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
