@@ -6,6 +6,7 @@ using Otchatsa.Conversation;
 using Otchatsa.Web;
 using Otchatsa.Discord;
 using Otchatsa.Discord.Gateway;
+using Otchatsa.Discord.Rest;
 
 namespace Otchatsa.Bot.Discord;
 
@@ -21,6 +22,7 @@ public sealed partial class DiscordFrontEnd(
     IConfiguration configuration,
     IHostApplicationLifetime lifetime,
     BotExitCode exitCode,
+    DiscordClientOptions options,
     ILogger<DiscordFrontEnd> logger) : BackgroundService
 {
     /// <summary>The same code as a rejected Telegram token, so a supervisor needs to know one "fix the config" code.</summary>
@@ -47,17 +49,35 @@ public sealed partial class DiscordFrontEnd(
         catch (GatewayFatalException ex)
         {
             // The exception message names the close code and the fix; it never contains the token.
-            var others = OtherFrontEnds();
-            if (others.Length > 0)
-            {
-                LogStoppedOthersRun(ex.Message, string.Join(" and ", others));
-            }
-            else
-            {
-                LogStoppedExiting(ex.Message, FatalExitCode);
-                exitCode.Value = FatalExitCode;
-                lifetime.StopApplication();
-            }
+            Stop(ex.Message, FatalExitCode);
+        }
+        catch (DiscordRestException ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Only start-up calls get here (command registration failures are logged and survived): e.g. a proxy
+            // without GET /applications/@me. Retrying would not help; the message never contains the token.
+            Stop($"{BotExitCode.OneLine(ex.Message)} at start; check Discord:ApiBaseUrl ({options.ApiBaseUrl}) and any proxy in between.",
+                BotExitCode.UnexpectedAnswer);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Anything else would end in the host's "BackgroundService failed" with a stack trace: one line instead.
+            var (code, reason) = BotExitCode.Describe(ex);
+            Stop(reason, code);
+        }
+    }
+
+    private void Stop(string reason, int code)
+    {
+        var others = OtherFrontEnds();
+        if (others.Length > 0)
+        {
+            LogStoppedOthersRun(reason, string.Join(" and ", others));
+        }
+        else
+        {
+            LogStoppedExiting(reason, code);
+            exitCode.Fail(code, $"Discord front end stopped: {reason}");
+            lifetime.StopApplication();
         }
     }
 

@@ -39,11 +39,22 @@ internal sealed partial class TelegramPollingService(
         catch (TelegramTokenRejectedException ex)
         {
             LogTokenRejected(ex.Message);
-            exitCode.Value = TokenRejectedExitCode;
+            exitCode.Fail(TokenRejectedExitCode, ex.Message);
+            lifetime.StopApplication();
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Anything else would end in the host's "BackgroundService failed" with a stack trace: one line instead.
+            var (code, reason) = BotExitCode.Describe(ex);
+            LogStopped(reason, code);
+            exitCode.Fail(code, reason);
             lifetime.StopApplication();
         }
     }
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "{Reason}")]
     private partial void LogTokenRejected(string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Telegram front end stopped: {Reason} Exiting with code {ExitCode}.")]
+    private partial void LogStopped(string reason, int exitCode);
 }

@@ -38,12 +38,21 @@ public sealed partial class TelegramPoller(
     {
         var me = await RetryAsync(async ct =>
         {
-            await bot.DeleteWebhook(cancellationToken: ct).ConfigureAwait(false);
-            var user = await bot.GetMe(ct).ConfigureAwait(false);
-            await bot.SetMyCommands(
-                ChatCommand.Known.Select(c => new BotCommand { Command = c.Name, Description = c.Description }),
-                cancellationToken: ct).ConfigureAwait(false);
-            return user;
+            try
+            {
+                await bot.DeleteWebhook(cancellationToken: ct).ConfigureAwait(false);
+                var user = await bot.GetMe(ct).ConfigureAwait(false);
+                await bot.SetMyCommands(
+                    ChatCommand.Known.Select(c => new BotCommand { Command = c.Name, Description = c.Description }),
+                    cancellationToken: ct).ConfigureAwait(false);
+                return user;
+            }
+            catch (ApiRequestException ex) when (ex.ErrorCode == 404)
+            {
+                // The Bot API answers 404 for a malformed token or a base URL that is not a Bot API: retrying cannot help.
+                throw new ChatServiceStartException(
+                    $"Telegram answered the start-up call with 404 Not Found; check Telegram:ApiBaseUrl ({options.Value.ApiBaseUrl}) and the token's format.", ex);
+            }
         }, cancellationToken).ConfigureAwait(false);
         Identity = new TelegramBotIdentity(me.Id, me.Username ?? "");
         LogConnected(Identity.Username);

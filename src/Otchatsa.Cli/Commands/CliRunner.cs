@@ -59,6 +59,8 @@ internal static class CliRunner
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
             => (ExitCodes.BadInput, OneLine(ex.Message)),
         IOException or InvalidDataException => (ExitCodes.BadInput, OneLine(ex.Message)),
+        // Options parsed by the engine (e.g. an unknown --view) say what is accepted.
+        ArgumentException => (ExitCodes.BadInput, OneLine(ex.Message)),
         Microsoft.ML.OnnxRuntime.OnnxRuntimeException => (ExitCodes.BadInput,
             $"a model could not be loaded ({OneLine(ex.Message)}); rebuild otchatsa or point --models at the models folder."),
         _ => (ExitCodes.Internal,

@@ -63,11 +63,21 @@ public sealed class IndexAndDemoCliTests
     }
 
     [Fact]
-    public async Task Demo_builds_its_index_once_answers_the_held_out_photo_and_writes_a_collage()
+    public async Task Demo_builds_its_index_once_answers_the_held_out_photo_and_writes_a_collage_with_an_empty_home()
     {
         var dir = Directory.CreateTempSubdirectory("otchatsa-demo-").FullName;
+        // A new user's machine: empty HOME and caches, no Fashion-MNIST anywhere the demo might look.
+        var home = Path.Combine(dir, "home");
+        Directory.CreateDirectory(home);
+        var fresh = new Dictionary<string, string?>
+        {
+            ["HOME"] = home,
+            ["XDG_CACHE_HOME"] = Path.Combine(home, ".cache"),
+            ["OTCHATSA_CACHE"] = Path.Combine(dir, "cache"),
+            ["OTCHATSA_FASHION_MNIST"] = null,
+        };
 
-        var first = await CliProcess.RunAsync(Timeout, "demo", "--dir", dir, "--per-class", "4", "--json");
+        var first = await CliProcess.RunAsync(Timeout, fresh, "demo", "--dir", dir, "--per-class", "4", "--json");
         Assert.True(first.ExitCode == 0, first.StdErr);
         Assert.Contains("Index ready", first.StdErr);
         using var line = JsonDocument.Parse(first.Lines.Single());
@@ -77,10 +87,22 @@ public sealed class IndexAndDemoCliTests
         var bytes = await File.ReadAllBytesAsync(collage);
         Assert.Equal((byte)0x89, bytes[0]);
 
-        var second = await CliProcess.RunAsync(Timeout, "demo", "--dir", dir, "--per-class", "4");
+        Assert.Contains("embedded subset", first.StdErr);
+        Assert.Equal(9, line.RootElement.GetProperty("malls").EnumerateArray().Sum(m => m.GetProperty("items").GetArrayLength()));
+        Assert.False(Directory.Exists(Path.Combine(home, ".cache", "otchatsa")), "the demo downloaded or cached something");
+
+        var second = await CliProcess.RunAsync(Timeout, fresh, "demo", "--dir", dir, "--per-class", "4");
         Assert.True(second.ExitCode == 0, second.StdErr);
         Assert.DoesNotContain("Index ready", second.StdErr);
         Assert.Contains("demo-answer.png", second.StdErr);
+
+        // --full without the full data is one line saying where to put it, not a download crash.
+        var full = await CliProcess.RunAsync(Timeout, new Dictionary<string, string?>(fresh) { ["OTCHATSA_FASHION_MNIST"] = Path.Combine(dir, "none") },
+            "demo", "--dir", dir, "--full");
+        Assert.Equal(1, full.ExitCode);
+        var error = Assert.Single(full.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("without --full", error);
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]

@@ -10,7 +10,15 @@ internal static class CliProcess
         public string[] Lines => StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
-    public static async Task<Result> RunAsync(TimeSpan timeout, params string[] args)
+    public static Task<Result> RunAsync(TimeSpan timeout, params string[] args) =>
+        RunAsync(timeout, new Dictionary<string, string?>(), args);
+
+    /// <summary>Runs with <paramref name="environment"/> added to (or, for null values, removed from) the inherited one.</summary>
+    public static Task<Result> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        RunProgramAsync("otchatsa.dll", timeout, environment, args);
+
+    /// <summary>Runs another program of the solution that the tests reference (e.g. <c>Otchatsa.Bot.dll</c>, the worker).</summary>
+    public static async Task<Result> RunProgramAsync(string dll, TimeSpan timeout, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -19,8 +27,19 @@ internal static class CliProcess
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
         start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "otchatsa.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -52,7 +71,7 @@ internal static class CliProcess
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"otchatsa {string.Join(' ', args)} did not finish within {timeout}.");
+                throw new TimeoutException($"{dll} {string.Join(' ', args)} did not finish within {timeout}.");
             }
         }
         await process.WaitForExitAsync();
