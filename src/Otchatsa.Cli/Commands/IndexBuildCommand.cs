@@ -25,6 +25,10 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
+        [CommandOption("--allow-private-networks")]
+        [Description("Also fetch image URLs on loopback, private and link-local addresses (your own intranet). Or set OTCHATSA_ALLOW_PRIVATE_NETWORKS=1.")]
+        public bool AllowPrivateNetworks { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(Catalog) || string.IsNullOrWhiteSpace(Out)
                 ? ValidationResult.Error("--catalog and --out are required.")
@@ -39,15 +43,19 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         }
         var embedding = settings.View is null ? EmbeddingSettings.Default : EmbeddingSettings.Parse(settings.View);
         using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), embedding);
-        var summary = await Build(engine, settings.Catalog, settings.Out, cancellationToken);
+        var allowPrivate = settings.AllowPrivateNetworks
+                           || Environment.GetEnvironmentVariable(CatalogFetchOptions.AllowPrivateNetworksVariable) is "1" or "true" or "True";
+        var fetch = CatalogFetchOptions.Default with { AllowPrivateNetworks = allowPrivate };
+        var summary = await Build(engine, settings.Catalog, settings.Out, cancellationToken, fetch);
         Report(summary);
         return 0;
     }
 
     /// <summary>Builds with a progress bar on stderr (plain lines when stderr is not a terminal).</summary>
-    internal static async Task<IndexBuildSummary> Build(OutfitEngine engine, string catalog, string outDir, CancellationToken cancellationToken)
+    internal static async Task<IndexBuildSummary> Build(
+        OutfitEngine engine, string catalog, string outDir, CancellationToken cancellationToken, CatalogFetchOptions? fetch = null)
     {
-        var builder = new IndexBuilder(engine);
+        var builder = new IndexBuilder(engine, fetch);
         var console = CliRunner.Human;
         IndexBuildSummary? summary = null;
         await console.Progress()

@@ -5,6 +5,9 @@ public sealed record CatalogFetchOptions
 {
     public static CatalogFetchOptions Default { get; } = new();
 
+    /// <summary>The environment setting that turns on <see cref="AllowPrivateNetworks"/> for <c>otchatsa index build</c>.</summary>
+    public const string AllowPrivateNetworksVariable = "OTCHATSA_ALLOW_PRIVATE_NETWORKS";
+
     /// <summary>Largest image accepted, local or remote (checked before reading where the size is known, and while streaming).</summary>
     public long MaxBytes { get; init; } = 20L * 1024 * 1024;
 
@@ -25,7 +28,8 @@ public sealed record CatalogFetchOptions
 
     /// <summary>
     /// Allow hosts that resolve to loopback, private, link-local or other non-public addresses. Off by default because
-    /// a manifest may come from someone else; tests and intranet catalogs switch it on.
+    /// a manifest may come from someone else; tests and intranet catalogs switch it on (<c>index build
+    /// --allow-private-networks</c>, or <see cref="AllowPrivateNetworksVariable"/>=1).
     /// </summary>
     public bool AllowPrivateNetworks { get; init; }
 

@@ -95,6 +95,11 @@ public sealed class CatalogImageFetcher : IDisposable
                 ? FetchResult.Fail(FetchFailure.ReadError, $"{path} is a directory, not an image file")
                 : FetchResult.Fail(FetchFailure.NotFound, $"file not found: {path}");
         }
+        // stat() reports size 0 for FIFOs, character and block devices and sockets: opening a FIFO would block until a
+        // writer appears (forever, in an index build), and a device would stream without end. Only regular files with
+        // content are read (an empty file could not be an image anyway).
+        if (info.Length == 0)
+            return FetchResult.Fail(FetchFailure.ReadError, $"{path} is empty or not a regular file (a FIFO, device or socket); only regular image files are read");
         // Checked before opening so that a huge file is never read at all.
         if (info.Length > _options.MaxBytes)
             return FetchResult.Fail(FetchFailure.TooLarge, $"{path} is {info.Length:N0} bytes (limit {_options.MaxBytes:N0})");
@@ -270,5 +275,5 @@ public sealed class CatalogImageFetcher : IDisposable
         : Exception(addresses.Length == 0
             ? $"host '{host}' did not resolve to any address"
             : $"host '{host}' resolves only to non-public addresses ({string.Join(", ", addresses.Take(4))}); " +
-              "set AllowPrivateNetworks to fetch from a private network");
+              $"to index your own intranet, pass --allow-private-networks to 'otchatsa index build' (or set {CatalogFetchOptions.AllowPrivateNetworksVariable}=1)");
 }

@@ -181,7 +181,8 @@ public sealed class CatalogImageFetcherTests : IDisposable
         var result = await fetcher.FetchAsync(new Uri($"http://{host}:{server.Port}/a.jpg"));
 
         Assert.Equal(FetchFailure.BlockedAddress, result.Failure);
-        Assert.Contains("AllowPrivateNetworks", result.Message);
+        Assert.Contains("--allow-private-networks", result.Message); // a real way to allow it
+        Assert.Contains(CatalogFetchOptions.AllowPrivateNetworksVariable, result.Message);
         Assert.Equal(1, result.Attempts);
         Assert.Equal(0, server.TotalRequests);
     }
@@ -244,6 +245,27 @@ public sealed class CatalogImageFetcherTests : IDisposable
         var result = await fetcher.FetchAsync(RowFor(path));
 
         Assert.Equal(FetchFailure.TooLarge, result.Failure);
+    }
+
+    [SkippableFact]
+    public async Task A_fifo_or_a_device_given_as_image_is_a_read_error_without_opening_it()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/usr/bin/mkfifo"), "needs Linux with mkfifo");
+        var fifo = _dir.File("pipe.jpg");
+        using (var mkfifo = System.Diagnostics.Process.Start("/usr/bin/mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        using var fetcher = new CatalogImageFetcher(Loopback);
+
+        // Opening a FIFO without a writer blocks forever; the fetch must answer at once instead.
+        foreach (var path in new[] { fifo, "/dev/zero", "/dev/null" })
+        {
+            var result = await fetcher.FetchAsync(RowFor(path));
+            Assert.Equal(FetchFailure.ReadError, result.Failure);
+            Assert.Contains("not a regular file", result.Message);
+        }
     }
 
     [Fact]

@@ -95,4 +95,25 @@ public sealed class IndexSafetyTests : IDisposable
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.Contains("holds no photos", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Intranet_photos_are_refused_with_a_hint_and_indexed_with_allow_private_networks()
+    {
+        var photo = File.ReadAllBytes(DemoIndex.QueryImage);
+        await using var server = new LoopbackHttpServer((_, s, ct) => LoopbackHttpServer.RespondAsync(s, 200, photo, ct, "Content-Type: image/png"));
+        var catalog = _dir.File("intranet.csv");
+        File.WriteAllText(catalog, $"image,mall\n{server.Url("/a.png")},intranet-mall\n");
+        var outDir = _dir.File("intranet-index");
+
+        var refused = await CliProcess.RunAsync(Timeout, "index", "build", "--catalog", catalog, "--out", outDir);
+
+        Assert.Equal(3, refused.ExitCode);
+        Assert.Contains("--allow-private-networks", refused.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last());
+        Assert.Equal(0, server.TotalRequests);
+
+        var allowed = await CliProcess.RunAsync(Timeout, "index", "build", "--catalog", catalog, "--out", outDir, "--allow-private-networks");
+
+        Assert.True(allowed.ExitCode == 0, allowed.StdErr);
+        Assert.Contains("1 of 1 photos indexed", allowed.StdErr.ReplaceLineEndings(" ").Replace("  ", " ", StringComparison.Ordinal));
+    }
 }
