@@ -36,6 +36,7 @@ public sealed class IndexAndDemoCliTests
         Assert.Equal(["embedding", "segmenter"], roles);
         Assert.Contains("not_an_image", root.GetProperty("skipped_by_reason").EnumerateObject().Select(p => p.Name));
         Assert.Empty(Directory.GetDirectories(dir, "index.tmp-*"));
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
@@ -60,6 +61,7 @@ public sealed class IndexAndDemoCliTests
         Assert.Empty(result.StdOut);
         Assert.Contains("embedding model", result.StdErr);
         Assert.Contains("otchatsa index build", result.StdErr);
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
