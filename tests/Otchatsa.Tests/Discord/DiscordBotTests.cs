@@ -1,3 +1,4 @@
+using Otchatsa.FakeTelegram;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

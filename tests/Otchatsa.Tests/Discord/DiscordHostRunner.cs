@@ -42,7 +42,6 @@ public sealed class DiscordHostRunner : IAsyncDisposable
         {
             ["Otchatsa:IndexPath"] = DemoIndex.Directory,
             ["Otchatsa:StatePath"] = Path.Combine(stateDir, "bot.db"),
-            ["Otchatsa:Queue:RetryDelay"] = "00:00:00.050",
             ["Discord:Enabled"] = "true",
             ["Discord:BotToken"] = FakeDiscordServer.Token,
             ["Discord:ApiBaseUrl"] = fake.ApiBaseUrl.ToString(),

@@ -1,3 +1,4 @@
+using Otchatsa.FakeTelegram;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -37,7 +38,6 @@ public sealed class BotHostRunner : IAsyncDisposable
         {
             ["Otchatsa:IndexPath"] = DemoIndex.Directory,
             ["Otchatsa:StatePath"] = Path.Combine(stateDir, "bot.db"),
-            ["Otchatsa:Queue:RetryDelay"] = "00:00:00.050",
             ["Telegram:Enabled"] = "true",
             ["Telegram:BotToken"] = token,
             ["Telegram:ApiBaseUrl"] = fake.BaseUrl,

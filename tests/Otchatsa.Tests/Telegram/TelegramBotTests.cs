@@ -1,3 +1,4 @@
+using Otchatsa.FakeTelegram;
 using System.Text.Json.Nodes;
 using Otchatsa.Conversation;
 using Otchatsa.Tests.Support;
