@@ -26,7 +26,8 @@ public sealed class BotHostRunner : IAsyncDisposable
         FakeTelegramApi fake,
         string? stateDir = null,
         IDictionary<string, string?>? settings = null,
-        string token = FakeTelegramApi.Token)
+        string token = FakeTelegramApi.Token,
+        TimeProvider? time = null)
     {
         stateDir ??= Path.Combine(Path.GetTempPath(), "otchatsa-bot-tests", Guid.NewGuid().ToString("N"));
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -51,6 +52,10 @@ public sealed class BotHostRunner : IAsyncDisposable
         }
         builder.Configuration.AddInMemoryCollection(config);
         builder.Services.AddSingleton(DemoIndex.Runtime);
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddOtchatsaBot(builder.Configuration);
         var host = builder.Build();
