@@ -77,6 +77,13 @@ public static class BotServiceCollectionExtensions
         {
             services.AddOtchatsaDiscord();
         }
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section);
+        services.TryAddSingleton<WorkerHealthProbe>();
+        if (configuration.GetValue<bool>($"{MetricsOptions.Section}:Enabled"))
+        {
+            services.AddSingleton<OperationsEndpointService>();
+            services.AddHostedService(sp => sp.GetRequiredService<OperationsEndpointService>());
+        }
         return services;
     }
 
