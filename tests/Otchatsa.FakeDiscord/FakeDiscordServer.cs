@@ -66,6 +66,12 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
     /// <summary>A session is live (READY or RESUMED sent and not invalidated since).</summary>
     public bool SessionActive { get; private set; }
 
+    /// <summary>A gateway connection with a live session is open (a dispatch now reaches the client's socket).</summary>
+    public bool HasLiveConnection
+    {
+        get { lock (_lock) { return _current is not null && SessionActive; } }
+    }
+
     /// <summary>The current session id.</summary>
     public string? SessionId
     {
