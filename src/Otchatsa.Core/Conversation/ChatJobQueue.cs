@@ -84,6 +84,12 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
         {
             throw new InvalidOperationException("The queue is already running.");
         }
+        // Each worker runs its analysis synchronously on a pool thread. With the pool's minimum at the core count (2 on
+        // a small server) busy workers would leave no thread for the front ends' continuations — gateway frames,
+        // heartbeats, the SQLite insert that accepts a message — until the pool slowly injects more (seconds, measured
+        // by the kill run). Keep a thread per core free beside the workers.
+        ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+        ThreadPool.SetMinThreads(Math.Max(minWorkers, Environment.ProcessorCount + _options.Workers), minIo);
         _workers = Enumerable.Range(0, _options.Workers).Select(_ => Task.Run(WorkAsync)).ToArray();
     }
 
