@@ -57,6 +57,7 @@ var clock = Stopwatch.StartNew();
 var telegramSent = new List<int>();              // source message ids
 var discordSent = new List<(string Id, string Channel, long Ticks)>();
 var kills = new List<long>();                     // UTC ticks of each SIGKILL
+long lastKillTicks = 0;
 var starts = 0;
 var lastDispatch = DateTime.UtcNow;
 
@@ -127,8 +128,10 @@ var producer = Task.Run(async () =>
         }
         else
         {
-            // Discord only delivers events to a live session; one that happened while the bot was down is never seen.
-            while (!discord.HasLiveConnection && DateTime.UtcNow < deadline)
+            // Discord only delivers events to a live session; one that happened while the bot was down is never seen by
+            // a new process. So dispatch only to a connection the current worker opened after the last SIGKILL.
+            while (!(discord.HasLiveConnection && discord.Connections.LastOrDefault() is { } live
+                     && live.OpenedAt.UtcTicks > Volatile.Read(ref lastKillTicks)) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
             }
@@ -195,6 +198,7 @@ while (!producer.IsCompleted && DateTime.UtcNow < deadline)
         Console.Error.WriteLine($"otchatsa-killsoak: the worker exited by itself (code {worker.ExitCode}); see {logPath}");
         return 1;
     }
+    Volatile.Write(ref lastKillTicks, DateTime.UtcNow.Ticks);
     worker.Kill(); // SIGKILL: no shutdown code runs
     kills.Add(DateTime.UtcNow.Ticks);
     await worker.WaitForExitAsync();

@@ -183,6 +183,10 @@ internal sealed class TelegramOptionsValidator : IValidateOptions<TelegramOption
         {
             errors.Add("Telegram:InitialBackoff must be positive and ≤ Telegram:MaxBackoff.");
         }
+        if (options.MaxRetries < 0 || options.RequestTimeout < TimeSpan.FromMilliseconds(10) || options.RequestTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add("Telegram:MaxRetries must be ≥ 0 and Telegram:RequestTimeout between 10 ms and 1 h.");
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
@@ -228,6 +232,11 @@ internal sealed class DiscordOptionsValidator : IValidateOptions<DiscordOptions>
         if (options.AutoDeferAfter <= TimeSpan.Zero || options.AutoDeferAfter >= TimeSpan.FromSeconds(3))
         {
             errors.Add("Discord:AutoDeferAfter must be between 0 and 3 s (Discord drops interactions not answered within 3 s).");
+        }
+        if (options.MaxRetries < 0 || options.RetryBaseDelay < TimeSpan.Zero
+            || options.RequestTimeout < TimeSpan.FromMilliseconds(10) || options.RequestTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add("Discord:MaxRetries and Discord:RetryBaseDelay must be ≥ 0 and Discord:RequestTimeout between 10 ms and 1 h.");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
