@@ -253,7 +253,7 @@ Console.WriteLine($"Telegram: {telegramSent.Count - tgLost}/{telegramSent.Count}
                   + $"albums repeated {tgDupAlbums}{Ms(albumWindows)}, texts repeated {tgDupTexts}{Ms(textWindows)}");
 Console.WriteLine($"Discord: {dcAccepted}/{discordSent.Count} stored, {dcReplies} replied, {dcLost} lost after storing, {dcDup} duplicated; "
                   + $"{posts - discord.CreatedMessages.Count} reply POSTs deduplicated by nonce; {dcNeverStored} events reached a worker killed before it stored them{Ms(neverStoredWindows).Replace("first copy", "dispatched", StringComparison.Ordinal)}");
-Console.WriteLine($"Worker log: {logPath}");
+Console.WriteLine($"Worker log: {logPath} (removed when the run passes)");
 if (jsonOut is not null)
 {
     await File.WriteAllTextAsync(jsonOut, JsonSerializer.Serialize(new
@@ -263,7 +263,14 @@ if (jsonOut is not null)
         discord = new { sent = discordSent.Count, stored = dcAccepted, replied = dcReplies, lostAfterStoring = dcLost, duplicated = dcDup, dedupedPosts = posts - discord.CreatedMessages.Count, neverStored = dcNeverStored, neverStoredWindowsMs = neverStoredWindows },
     }, new JsonSerializerOptions { WriteIndented = true }));
 }
-return finished && tgLost == 0 && dcLost == 0 ? 0 : 1;
+var passed = finished && tgLost == 0 && dcLost == 0;
+if (passed)
+{
+    // Nothing to look into: leave no state behind (a failed run keeps its state file and worker log).
+    log.Dispose();
+    Directory.Delete(stateDir, recursive: true);
+}
+return passed ? 0 : 1;
 
 double Arg(string name, double fallback) =>
     Text(name) is { } text ? double.Parse(text, CultureInfo.InvariantCulture) : fallback;
