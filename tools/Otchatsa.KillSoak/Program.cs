@@ -46,6 +46,7 @@ var dbPath = Path.Combine(stateDir, "bot.db");
 var logPath = Path.Combine(stateDir, "worker.log");
 using var log = new StreamWriter(logPath) { AutoFlush = true };
 var logLock = new Lock();
+var logClosed = false;
 
 await using var telegram = await FakeTelegramApi.StartAsync();
 await using var discord = await FakeDiscordServer.StartAsync();
@@ -99,7 +100,10 @@ Process StartWorker()
         {
             lock (logLock)
             {
-                log.WriteLine($"[run {n}] {line}");
+                if (!logClosed)
+                {
+                    log.WriteLine($"[run {n}] {line}");
+                }
             }
         }
     }
@@ -267,7 +271,11 @@ var passed = finished && tgLost == 0 && dcLost == 0;
 if (passed)
 {
     // Nothing to look into: leave no state behind (a failed run keeps its state file and worker log).
-    log.Dispose();
+    lock (logLock)
+    {
+        logClosed = true;
+        log.Dispose();
+    }
     Directory.Delete(stateDir, recursive: true);
 }
 return passed ? 0 : 1;
