@@ -69,9 +69,10 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
     {
         loggerFactory ??= NullLoggerFactory.Instance;
         timeProvider ??= TimeProvider.System;
+        // No HttpClient timeout: each attempt is timed by the REST client's pipeline (RequestTimeout, on the TimeProvider).
         var api = new HttpClient(apiHandler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
-            Timeout = TimeSpan.FromSeconds(30),
+            Timeout = Timeout.InfiniteTimeSpan,
         };
         var rest = new DiscordRestClient(options, new HttpClientRestRequestHandler(api), new RateLimitManager(timeProvider),
             timeProvider, loggerFactory.CreateLogger<DiscordRestClient>());
@@ -117,7 +118,7 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
 
     private async Task<PartialApplication> GetApplicationAsync(CancellationToken cancellationToken)
     {
-        var backoff = new ReconnectBackoff(_options.Gateway.ReconnectBaseDelay, _options.Gateway.ReconnectMaxDelay, Random.Shared);
+        var backoff = new Backoff(_options.Gateway.ReconnectBaseDelay, _options.Gateway.ReconnectMaxDelay, Random.Shared);
         for (var failures = 1; ; failures++)
         {
             try

@@ -41,6 +41,18 @@ public sealed class DiscordClientOptions
     /// </summary>
     public TimeSpan AutoDeferAfter { get; set; } = TimeSpan.FromSeconds(1.5);
 
+    /// <summary>
+    /// One REST attempt is abandoned after this long (measured on the client's <see cref="TimeProvider"/>). An
+    /// abandoned idempotent request is retried; an abandoned message POST only when it carries an enforced nonce.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries of one REST request after a failure that is safe to retry (429, not connected, or idempotent).</summary>
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>First retry delay of the REST pipeline; doubles per failure (see <see cref="Backoff"/>).</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Gateway timing knobs.</summary>
     public GatewayOptions Gateway { get; set; } = new();
 }

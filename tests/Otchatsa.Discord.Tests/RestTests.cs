@@ -145,7 +145,7 @@ public sealed class RestTests
     [Fact]
     public void Reconnect_backoff_grows_exponentially_within_bounds()
     {
-        var backoff = new Gateway.ReconnectBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), new Random(7));
+        var backoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), new Random(7));
         for (var i = 0; i < 50; i++)
         {
             Assert.InRange(backoff.Next(0).TotalSeconds, 0, 1);

@@ -32,6 +32,9 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
     private readonly List<string> _cdnDownloads = [];
     private readonly ConcurrentDictionary<string, (byte[] Bytes, string ContentType)> _cdn = new();
     private readonly List<RateLimitInjection> _injections = [];
+    private readonly List<RestFault> _faults = [];
+    private readonly List<CreatedMessage> _created = [];
+    private readonly Dictionary<(string Channel, string Nonce), (JsonObject Answer, DateTimeOffset At)> _nonces = [];
     private readonly SemaphoreSlim _dispatchGate = new(1, 1);
     private readonly List<(int Sequence, string Frame)> _replay = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -62,6 +65,12 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
 
     /// <summary>A session is live (READY or RESUMED sent and not invalidated since).</summary>
     public bool SessionActive { get; private set; }
+
+    /// <summary>A gateway connection with a live session is open (a dispatch now reaches the client's socket).</summary>
+    public bool HasLiveConnection
+    {
+        get { lock (_lock) { return _current is not null && SessionActive; } }
+    }
 
     /// <summary>The current session id.</summary>
     public string? SessionId
@@ -123,6 +132,24 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
     {
         _cdn[name] = (bytes, contentType);
         return new Uri(BaseUrl, "cdn/" + name).ToString();
+    }
+
+    /// <summary>How long an enforced nonce deduplicates (Discord says "the past few minutes").</summary>
+    public static readonly TimeSpan NonceWindow = TimeSpan.FromMinutes(5);
+
+    /// <summary>Messages created by channel-message POSTs, in order (a POST deduplicated by its nonce adds none).</summary>
+    public IReadOnlyList<CreatedMessage> CreatedMessages
+    {
+        get { lock (_lock) { return _created.ToArray(); } }
+    }
+
+    /// <summary>Queues a fault for the next matching REST request (see <see cref="RestFault"/>).</summary>
+    public void InjectFault(RestFault fault)
+    {
+        lock (_lock)
+        {
+            _faults.Add(fault);
+        }
     }
 
     /// <summary>The next request whose path contains the text gets a 429.</summary>
@@ -452,7 +479,25 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
             json = text.Length > 0 ? JsonNode.Parse(text) : null;
         }
 
-        var (status, body) = Route(request.Method, path, request.Headers.Authorization.ToString(), json, context.Response);
+        RestFault? fault;
+        lock (_lock)
+        {
+            fault = _faults.FirstOrDefault(f => path.Contains(f.PathContains, StringComparison.Ordinal));
+            if (fault is not null)
+            {
+                _faults.Remove(fault);
+            }
+        }
+
+        var (status, body) = fault is { AfterCreate: false }
+            ? (0, null)
+            : Route(request.Method, path, request.Headers.Authorization.ToString(), json, context.Response);
+        if (fault is not null)
+        {
+            status = fault.Kind == RestFaultKind.Status ? fault.Status : 0;
+            body = fault.Kind == RestFaultKind.Status ? new JsonObject { ["message"] = "Injected failure", ["code"] = 0 } : null;
+        }
+
         lock (_lock)
         {
             _requests.Add(new RecordedRequest(request.Method, pathAndQuery, request.Headers.Authorization.ToString(),
@@ -460,6 +505,24 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
         }
 
         Signal();
+        switch (fault?.Kind)
+        {
+            case RestFaultKind.Reset:
+                context.Abort();
+                return;
+            case RestFaultKind.Hang:
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client gave up.
+                }
+
+                return;
+        }
+
         context.Response.StatusCode = status;
         if (body is not null)
         {
@@ -551,7 +614,7 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
             response.Headers["X-RateLimit-Remaining"] = Math.Max(remaining, 0).ToString(CultureInfo.InvariantCulture);
             response.Headers["X-RateLimit-Reset-After"] = remaining <= 0 ? "0.05" : "1";
             response.Headers["X-RateLimit-Bucket"] = "channelmessages";
-            return (200, MessageAnswer(channel.Groups[1].Value, json));
+            return (200, CreateMessage(channel.Groups[1].Value, json));
         }
 
         if (method == "POST" && CallbackRoute().IsMatch(path))
@@ -570,6 +633,30 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
         }
 
         return (404, new JsonObject { ["message"] = "404: Not Found", ["code"] = 0 });
+    }
+
+    /// <summary>Creates a message, or with <c>enforce_nonce</c> returns the one this nonce created within the window.</summary>
+    private JsonObject CreateMessage(string channelId, JsonNode? json)
+    {
+        var nonce = json?["nonce"] is JsonValue n ? (n.TryGetValue<string>(out var text) ? text : n.ToJsonString()) : null;
+        var enforce = json?["enforce_nonce"] is JsonValue e && e.TryGetValue<bool>(out var flag) && flag;
+        var now = DateTimeOffset.UtcNow;
+        lock (_lock)
+        {
+            if (enforce && nonce is not null && _nonces.TryGetValue((channelId, nonce), out var earlier) && now - earlier.At < NonceWindow)
+            {
+                return (JsonObject)earlier.Answer.DeepClone();
+            }
+
+            var answer = MessageAnswer(channelId, json);
+            _created.Add(new CreatedMessage((string)answer["id"]!, channelId, (string?)json?["message_reference"]?["message_id"], nonce, json?.DeepClone()));
+            if (nonce is not null)
+            {
+                _nonces[(channelId, nonce)] = (answer, now);
+            }
+
+            return (JsonObject)answer.DeepClone();
+        }
     }
 
     private static JsonObject MessageAnswer(string channelId, JsonNode? json) => new()

@@ -170,3 +170,31 @@ public static class FakeEvents
 
     internal static string Serialize(JsonNode node) => node.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
 }
+
+/// <summary>How an injected REST fault looks to the client.</summary>
+public enum RestFaultKind
+{
+    /// <summary>An error status (<see cref="RestFault.Status"/>) with a JSON body.</summary>
+    Status,
+
+    /// <summary>The TCP connection is reset without an answer.</summary>
+    Reset,
+
+    /// <summary>No answer until the client gives up (its timeout).</summary>
+    Hang,
+}
+
+/// <summary>
+/// The next REST request whose path contains <paramref name="PathContains"/> fails as <paramref name="Kind"/> says. With
+/// <paramref name="AfterCreate"/> the fake first does the work (a message is created) and only then fails, like a
+/// server whose answer is lost on the way back.
+/// </summary>
+public sealed record RestFault(string PathContains, RestFaultKind Kind, int Status = 502, bool AfterCreate = false);
+
+/// <summary>A message the fake created (deduplicated POSTs with an enforced nonce create none).</summary>
+/// <param name="Id">The message id.</param>
+/// <param name="ChannelId">Its channel.</param>
+/// <param name="ReferencedMessageId">The message it replies to, if any.</param>
+/// <param name="Nonce">The nonce it was created with.</param>
+/// <param name="Json">The request body that created it.</param>
+public sealed record CreatedMessage(string Id, string ChannelId, string? ReferencedMessageId, string? Nonce, JsonNode? Json);

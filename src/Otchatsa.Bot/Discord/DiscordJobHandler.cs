@@ -51,8 +51,11 @@ public sealed partial class DiscordJobHandler(
         if (reply.ErrorCode is { } code)
         {
             LogRefused(job.Id, code);
+            ChatMetrics.Rejected(NetworkName, code);
         }
-        await SendAsync(job.Id, request, DiscordReplies.From(reply), cancellationToken).ConfigureAwait(false);
+        var started = time.GetTimestamp();
+        await SendAsync(job.Id, request, DiscordReplies.From(reply), ReplyNonce(request), cancellationToken).ConfigureAwait(false);
+        ChatMetrics.Stage(NetworkName, ChatMetrics.Send, time.GetElapsedTime(started));
         LogAnswered(job.Id, request.IsInteraction ? "interaction" : "message", reply.Kind);
     }
 
@@ -63,7 +66,7 @@ public sealed partial class DiscordJobHandler(
         var reply = conversation.Problem(PhotoProblem.Failed, Context(request).Language);
         try
         {
-            await SendAsync(job.Id, request, DiscordReplies.From(reply), cancellationToken).ConfigureAwait(false);
+            await SendAsync(job.Id, request, DiscordReplies.From(reply), ApologyNonce(request), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -71,15 +74,15 @@ public sealed partial class DiscordJobHandler(
         }
     }
 
-    public bool IsTransient(Exception exception) => exception switch
-    {
-        // The REST client has already waited out 429s and retried 5xx a few times; the queue tries again later.
-        DiscordRestException rest => rest.StatusCode is 429 or >= 500,
-        HttpRequestException or IOException or TaskCanceledException => true,
-        _ => false,
-    };
+    /// <summary>
+    /// The nonce of the reply to a message: derived from the message it answers, so a retry, and a resumed job after
+    /// a crash, repeat the same nonce and Discord (with <c>enforce_nonce</c>) returns the first reply instead of posting
+    /// a second. Discord allows 25 characters; a snowflake has at most 20.
+    /// </summary>
+    internal static string? ReplyNonce(DiscordRequest request) => request.MessageId is { } id ? id + "r" : null;
 
-    public TimeSpan? RetryAfter(Exception exception) => null;
+    /// <summary>The apology has its own nonce: it is a different message from the reply it replaces.</summary>
+    internal static string? ApologyNonce(DiscordRequest request) => request.MessageId is { } id ? id + "a" : null;
 
     internal static ChatKey ChatOf(DiscordRequest request) => new(NetworkName, request.ChannelId);
 
@@ -93,6 +96,7 @@ public sealed partial class DiscordJobHandler(
     private async Task<ChatReply> AnalyzeAsync(DiscordPhoto photo, ChatContext context, CancellationToken cancellationToken)
     {
         DownloadedImage image;
+        var started = time.GetTimestamp();
         try
         {
             image = await downloader.DownloadImageAsync(new DiscordAttachment
@@ -113,17 +117,21 @@ public sealed partial class DiscordJobHandler(
                 _ => PhotoProblem.DownloadFailed,
             }, context.Language);
         }
-        return conversation.AnswerPhoto(image.Content, context);
+        ChatMetrics.Stage(NetworkName, ChatMetrics.Download, time.GetElapsedTime(started));
+        started = time.GetTimestamp();
+        var reply = conversation.AnswerPhoto(image.Content, context);
+        ChatMetrics.Stage(NetworkName, ChatMetrics.Analyze, time.GetElapsedTime(started));
+        return reply;
     }
 
-    private async Task SendAsync(long jobId, DiscordRequest request, DiscordReply reply, CancellationToken cancellationToken)
+    private async Task SendAsync(long jobId, DiscordRequest request, DiscordReply reply, string? nonce, CancellationToken cancellationToken)
     {
         if (!request.IsInteraction)
         {
             var composed = ReplyComposer.Compose(reply, options.ReplyLayout);
             var source = new DiscordMessage { Id = request.MessageId!, ChannelId = request.ChannelId, GuildId = request.GuildId };
-            await rest.CreateMessageAsync(request.ChannelId, ReplyComposer.AsReplyTo(composed.Message, source), composed.Files,
-                cancellationToken).ConfigureAwait(false);
+            var replyMessage = ReplyComposer.AsReplyTo(composed.Message, source) with { Nonce = nonce, EnforceNonce = nonce is null ? null : true };
+            await rest.CreateMessageAsync(request.ChannelId, replyMessage, composed.Files, cancellationToken).ConfigureAwait(false);
             return;
         }
 

@@ -31,8 +31,6 @@ public sealed class QueueSettings
 {
     public int Capacity { get; set; } = 256;
     public int Workers { get; set; } = 2;
-    public int MaxAttempts { get; set; } = 4;
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 }
 
 public sealed class RateLimitSettings
@@ -72,8 +70,14 @@ public sealed class TelegramOptions
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>The library waits out a 429 itself while <c>retry_after</c> ≤ this many seconds.</summary>
+    /// <summary>A 429 is waited out and the request repeated while <c>retry_after</c> ≤ this many seconds.</summary>
     public int RetryThreshold { get; set; } = 60;
+
+    /// <summary>Retries of one Bot API request after a failure that is safe to retry (see docs/operations.md).</summary>
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>One Bot API request (other than getUpdates) is abandoned after this long.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>Section <c>Discord</c> (the Discord front end reads it; validated here so a typo fails at start).</summary>
@@ -101,6 +105,15 @@ public sealed class DiscordOptions
 
     /// <summary>An interaction not answered after this long is deferred automatically (Discord's limit is 3 s).</summary>
     public TimeSpan AutoDeferAfter { get; set; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>One REST attempt is abandoned after this long.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries of one REST request after a failure that is safe to retry.</summary>
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>First retry delay; doubles per failure, with jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Gateway timing knobs (tests shorten them).</summary>
     public GatewayOptions Gateway { get; set; } = new();
@@ -131,9 +144,9 @@ internal sealed class OtchatsaOptionsValidator : IValidateOptions<OtchatsaOption
         {
             errors.Add("Otchatsa:Strategy must be blend or seed.");
         }
-        if (options.Queue.Capacity < 1 || options.Queue.Workers < 1 || options.Queue.MaxAttempts < 1 || options.Queue.RetryDelay < TimeSpan.Zero)
+        if (options.Queue.Capacity < 1 || options.Queue.Workers < 1)
         {
-            errors.Add("Otchatsa:Queue needs Capacity, Workers and MaxAttempts ≥ 1 and a non-negative RetryDelay.");
+            errors.Add("Otchatsa:Queue needs Capacity and Workers ≥ 1.");
         }
         var rl = options.RateLimit;
         if (rl.UserBurst < 1 || rl.ChatBurst < 1 || rl.UserRefill <= TimeSpan.Zero || rl.ChatRefill <= TimeSpan.Zero)
@@ -169,6 +182,10 @@ internal sealed class TelegramOptionsValidator : IValidateOptions<TelegramOption
         if (options.InitialBackoff <= TimeSpan.Zero || options.MaxBackoff < options.InitialBackoff)
         {
             errors.Add("Telegram:InitialBackoff must be positive and ≤ Telegram:MaxBackoff.");
+        }
+        if (options.MaxRetries < 0 || options.RequestTimeout < TimeSpan.FromMilliseconds(10) || options.RequestTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add("Telegram:MaxRetries must be ≥ 0 and Telegram:RequestTimeout between 10 ms and 1 h.");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
@@ -215,6 +232,11 @@ internal sealed class DiscordOptionsValidator : IValidateOptions<DiscordOptions>
         if (options.AutoDeferAfter <= TimeSpan.Zero || options.AutoDeferAfter >= TimeSpan.FromSeconds(3))
         {
             errors.Add("Discord:AutoDeferAfter must be between 0 and 3 s (Discord drops interactions not answered within 3 s).");
+        }
+        if (options.MaxRetries < 0 || options.RetryBaseDelay < TimeSpan.Zero
+            || options.RequestTimeout < TimeSpan.FromMilliseconds(10) || options.RequestTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add("Discord:MaxRetries and Discord:RetryBaseDelay must be ≥ 0 and Discord:RequestTimeout between 10 ms and 1 h.");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

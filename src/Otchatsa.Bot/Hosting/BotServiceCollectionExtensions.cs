@@ -62,7 +62,7 @@ public static class BotServiceCollectionExtensions
             return new ChatJobQueue(
                 sp.GetRequiredService<ChatStateStore>(),
                 sp.GetServices<IChatJobHandler>(),
-                new ChatQueueOptions { Capacity = q.Capacity, Workers = q.Workers, MaxAttempts = q.MaxAttempts, RetryDelay = q.RetryDelay },
+                new ChatQueueOptions { Capacity = q.Capacity, Workers = q.Workers },
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<ChatJobQueue>>());
         });
@@ -77,6 +77,13 @@ public static class BotServiceCollectionExtensions
         {
             services.AddOtchatsaDiscord();
         }
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section);
+        services.TryAddSingleton<WorkerHealthProbe>();
+        if (configuration.GetValue<bool>($"{MetricsOptions.Section}:Enabled"))
+        {
+            services.AddSingleton<OperationsEndpointService>();
+            services.AddHostedService(sp => sp.GetRequiredService<OperationsEndpointService>());
+        }
         return services;
     }
 
@@ -88,7 +95,8 @@ public static class BotServiceCollectionExtensions
             var time = sp.GetRequiredService<TimeProvider>();
             // A plain HttpClient on purpose (as for Telegram): IHttpClientFactory's logging would write interaction
             // webhook URLs, which carry interaction tokens.
-            var api = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(30) };
+            // No HttpClient timeout: each attempt is timed by the REST client's pipeline (Discord:RequestTimeout).
+            var api = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
             return new DiscordRestClient(sp.GetRequiredService<DiscordClientOptions>(), new HttpClientRestRequestHandler(api),
                 new RateLimitManager(time), time, sp.GetRequiredService<ILogger<DiscordRestClient>>());
         });
@@ -123,6 +131,9 @@ public static class BotServiceCollectionExtensions
         Intents = o.Intents,
         ReplyLayout = o.ReplyLayout,
         AutoDeferAfter = o.AutoDeferAfter,
+        RequestTimeout = o.RequestTimeout,
+        MaxRetries = o.MaxRetries,
+        RetryBaseDelay = o.RetryBaseDelay,
         Gateway = o.Gateway,
     };
 
@@ -143,11 +154,15 @@ public static class BotServiceCollectionExtensions
         {
             var o = sp.GetRequiredService<IOptions<TelegramOptions>>().Value;
             // A plain HttpClient on purpose: IHttpClientFactory's logging would write request URLs, which carry the token.
-            var http = new HttpClient { Timeout = o.PollTimeout + TimeSpan.FromSeconds(30) };
+            // The HttpClient timeout is only a backstop: job calls are timed by TelegramCalls (on the TimeProvider).
+            var backstop = o.PollTimeout + TimeSpan.FromSeconds(30);
+            var http = new HttpClient { Timeout = backstop > o.RequestTimeout + TimeSpan.FromSeconds(10) ? backstop : o.RequestTimeout + TimeSpan.FromSeconds(10) };
+            // RetryCount 0: the library does not retry 429s itself; TelegramCalls is the one retry layer.
             return new TelegramBotClient(
-                new TelegramBotClientOptions(o.BotToken, o.ApiBaseUrl.TrimEnd('/')) { RetryThreshold = o.RetryThreshold },
+                new TelegramBotClientOptions(o.BotToken, o.ApiBaseUrl.TrimEnd('/')) { RetryThreshold = 0, RetryCount = 0 },
                 http);
         });
+        services.TryAddSingleton<TelegramCalls>();
         services.AddSingleton<TelegramJobHandler>();
         services.AddSingleton<IChatJobHandler>(sp => sp.GetRequiredService<TelegramJobHandler>());
         services.AddSingleton<TelegramPoller>();

@@ -18,9 +18,11 @@ namespace Otchatsa.Bot.Telegram;
 /// </summary>
 public sealed partial class TelegramJobHandler(
     ITelegramBotClient bot,
+    TelegramCalls calls,
     OtchatsaConversation conversation,
     ChatStateStore store,
     IOptions<TelegramOptions> options,
+    TimeProvider time,
     ILogger<TelegramJobHandler> logger) : IChatJobHandler
 {
     public const string NetworkName = "telegram";
@@ -48,8 +50,11 @@ public sealed partial class TelegramJobHandler(
         if (reply.ErrorCode is { } code)
         {
             LogRefused(job.Id, request.ChatId, code);
+            ChatMetrics.Rejected(NetworkName, code);
         }
+        var started = time.GetTimestamp();
         await SendAsync(job.Id, request, reply, cancellationToken).ConfigureAwait(false);
+        ChatMetrics.Stage(NetworkName, ChatMetrics.Send, time.GetElapsedTime(started));
         LogAnswered(job.Id, request.ChatId, reply.Kind);
     }
 
@@ -59,29 +64,23 @@ public sealed partial class TelegramJobHandler(
         var request = TelegramRequest.FromJson(job.Payload);
         var chat = new ChatKey(NetworkName, request.ChatId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var reply = conversation.Problem(PhotoProblem.Failed, conversation.LanguageFor(chat, request.LanguageCode));
-        await bot.SendMessage(request.ChatId, reply.Text,
+        await calls.SendAsync("sendMessage", ct => bot.SendMessage(request.ChatId, reply.Text,
             replyParameters: new ReplyParameters { MessageId = request.MessageId, AllowSendingWithoutReply = true },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+            cancellationToken: ct), cancellationToken).ConfigureAwait(false);
     }
-
-    public bool IsTransient(Exception exception) => exception switch
-    {
-        ApiRequestException api => api.ErrorCode is 429 or >= 500,
-        RequestException or HttpRequestException or IOException => true,
-        TaskCanceledException => true,
-        _ => false,
-    };
-
-    public TimeSpan? RetryAfter(Exception exception) =>
-        exception is ApiRequestException { Parameters.RetryAfter: int seconds } ? TimeSpan.FromSeconds(seconds) : null;
 
     private async Task<ChatReply> AnalyzeAsync(TelegramRequest request, ChatContext context, CancellationToken cancellationToken)
     {
-        await bot.SendChatAction(request.ChatId, ChatAction.UploadPhoto, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await calls.ReadAsync("sendChatAction", async ct =>
+        {
+            await bot.SendChatAction(request.ChatId, ChatAction.UploadPhoto, cancellationToken: ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
         byte[] photo;
+        var started = time.GetTimestamp();
         try
         {
-            var file = await bot.GetFile(request.FileId!, cancellationToken).ConfigureAwait(false);
+            var file = await calls.ReadAsync("getFile", ct => bot.GetFile(request.FileId!, ct), cancellationToken).ConfigureAwait(false);
             if (file.FileSize > conversation.MaxPhotoBytes)
             {
                 return conversation.Problem(PhotoProblem.TooLarge, context.Language);
@@ -90,16 +89,21 @@ public sealed partial class TelegramJobHandler(
             {
                 return conversation.Problem(PhotoProblem.DownloadFailed, context.Language);
             }
-            using var buffer = new CappedMemoryStream(conversation.MaxPhotoBytes);
-            await bot.DownloadFile(file.FilePath, buffer, cancellationToken).ConfigureAwait(false);
-            photo = buffer.ToArray();
+            photo = await calls.ReadAsync("download", async ct =>
+            {
+                // A fresh buffer per attempt, so a retried download never appends to a partial one.
+                using var buffer = new CappedMemoryStream(conversation.MaxPhotoBytes);
+                await bot.DownloadFile(file.FilePath, buffer, ct).ConfigureAwait(false);
+                return buffer.ToArray();
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (ApiRequestException ex) when (ex.ErrorCode == 400 && ex.Message.Contains("too big", StringComparison.OrdinalIgnoreCase))
         {
             return conversation.Problem(PhotoProblem.TooLarge, context.Language);
         }
-        catch (ApiRequestException ex) when (ex.ErrorCode is >= 400 and < 500 and not 429)
+        catch (RequestException ex) when (TelegramCalls.StatusOf(ex) is >= 400 and < 500 and not 429 and not 408)
         {
+            // A file Telegram no longer has (404) or refuses (400, 403) will not appear by retrying: ask for it again.
             LogDownloadFailed(ex, request.ChatId);
             return conversation.Problem(PhotoProblem.DownloadFailed, context.Language);
         }
@@ -107,7 +111,11 @@ public sealed partial class TelegramJobHandler(
         {
             return conversation.Problem(PhotoProblem.TooLarge, context.Language);
         }
-        return conversation.AnswerPhoto(photo, context);
+        ChatMetrics.Stage(NetworkName, ChatMetrics.Download, time.GetElapsedTime(started));
+        started = time.GetTimestamp();
+        var reply = conversation.AnswerPhoto(photo, context);
+        ChatMetrics.Stage(NetworkName, ChatMetrics.Analyze, time.GetElapsedTime(started));
+        return reply;
     }
 
     private async Task SendAsync(long jobId, TelegramRequest request, ChatReply reply, CancellationToken cancellationToken)
@@ -119,35 +127,38 @@ public sealed partial class TelegramJobHandler(
         var parts = new List<Func<Task>>();
         if (reply.Images.Count >= 2)
         {
-            parts.Add(() => bot.SendMediaGroup(
+            parts.Add(() => calls.SendAsync("sendMediaGroup", ct => bot.SendMediaGroup(
                 request.ChatId,
                 reply.Images.Take(10).Select(i => new InputMediaPhoto(InputFile.FromStream(new MemoryStream(i.Bytes), i.FileName)) { Caption = i.Caption }),
                 replyParameters: replyTo,
-                cancellationToken: cancellationToken));
+                cancellationToken: ct), cancellationToken));
         }
         else if (reply.Images.Count == 1)
         {
             var only = reply.Images[0];
-            parts.Add(() => bot.SendPhoto(request.ChatId, InputFile.FromStream(new MemoryStream(only.Bytes), only.FileName), only.Caption,
-                replyParameters: replyTo, cancellationToken: cancellationToken));
+            parts.Add(() => calls.SendAsync("sendPhoto", ct => bot.SendPhoto(request.ChatId, InputFile.FromStream(new MemoryStream(only.Bytes), only.FileName), only.Caption,
+                replyParameters: replyTo, cancellationToken: ct), cancellationToken));
         }
         if (reply.Collage is { } collage && reply.Text.Length <= 1024)
         {
-            parts.Add(() => bot.SendPhoto(request.ChatId, InputFile.FromStream(new MemoryStream(collage.Bytes), collage.FileName), reply.Text,
-                replyParameters: replyTo, replyMarkup: buttons, cancellationToken: cancellationToken));
+            parts.Add(() => calls.SendAsync("sendPhoto", ct => bot.SendPhoto(request.ChatId, InputFile.FromStream(new MemoryStream(collage.Bytes), collage.FileName), reply.Text,
+                replyParameters: replyTo, replyMarkup: buttons, cancellationToken: ct), cancellationToken));
         }
         else
         {
             if (reply.Collage is { } big)
             {
-                parts.Add(() => bot.SendPhoto(request.ChatId, InputFile.FromStream(new MemoryStream(big.Bytes), big.FileName),
-                    replyParameters: replyTo, cancellationToken: cancellationToken));
+                parts.Add(() => calls.SendAsync("sendPhoto", ct => bot.SendPhoto(request.ChatId, InputFile.FromStream(new MemoryStream(big.Bytes), big.FileName),
+                    replyParameters: replyTo, cancellationToken: ct), cancellationToken));
             }
-            parts.Add(() => bot.SendMessage(request.ChatId, reply.Text, replyParameters: replyTo, replyMarkup: buttons,
-                linkPreviewOptions: new LinkPreviewOptions { IsDisabled = true }, cancellationToken: cancellationToken));
+            parts.Add(() => calls.SendAsync("sendMessage", ct => bot.SendMessage(request.ChatId, reply.Text, replyParameters: replyTo, replyMarkup: buttons,
+                linkPreviewOptions: new LinkPreviewOptions { IsDisabled = true }, cancellationToken: ct), cancellationToken));
         }
 
-        // Stored, not kept in memory: a retry or a restart after a partial send (album sent, text failed) resumes after it.
+        // Stored, not kept in memory: a restart after a partial send (album sent, then killed) resumes after it. The
+        // Bot API has no idempotency key, so the only window in which a crash repeats a part is between Telegram
+        // storing a message and this process committing that fact: one HTTP response plus one SQLite commit, nothing
+        // else runs in between. A part in that window is sent again after the restart (at least once).
         for (var i = store.SentParts(jobId); i < parts.Count; i++)
         {
             await parts[i]().ConfigureAwait(false);

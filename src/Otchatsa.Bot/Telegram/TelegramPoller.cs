@@ -32,7 +32,13 @@ public sealed partial class TelegramPoller(
 {
     private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message];
 
+    private readonly Otchatsa.Discord.Backoff _backoff = new(options.Value.InitialBackoff, options.Value.MaxBackoff);
+    private long _lastPollTicks;
+
     public TelegramBotIdentity? Identity { get; private set; }
+
+    /// <summary>When the last <c>getUpdates</c> answered (null before the first): the health endpoint's "connected".</summary>
+    public DateTimeOffset? LastPoll => Interlocked.Read(ref _lastPollTicks) is var t and > 0 ? new DateTimeOffset(t, TimeSpan.Zero) : null;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -74,6 +80,7 @@ public sealed partial class TelegramPoller(
         {
             var updates = await RetryAsync(
                 ct => bot.GetUpdates((int?)offset, 100, timeout, AllowedUpdates, ct), cancellationToken).ConfigureAwait(false);
+            Interlocked.Exchange(ref _lastPollTicks, time.GetUtcNow().UtcTicks);
             if (updates.Length == 0)
             {
                 continue;
@@ -128,7 +135,7 @@ public sealed partial class TelegramPoller(
             {
                 var wait = ex is ApiRequestException { Parameters.RetryAfter: int seconds }
                     ? TimeSpan.FromSeconds(seconds)
-                    : Backoff.Delay(options.Value.InitialBackoff, failures, options.Value.MaxBackoff);
+                    : _backoff.Next(failures);
                 LogPollFailed(ex, failures, wait.TotalSeconds);
                 await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
             }

@@ -11,12 +11,6 @@ public sealed record ChatQueueOptions
 
     /// <summary>Fixed number of workers; each runs one analysis at a time.</summary>
     public int Workers { get; init; } = 2;
-
-    /// <summary>Attempts for a job that fails with a transient (network) error.</summary>
-    public int MaxAttempts { get; init; } = 4;
-
-    /// <summary>First retry delay; doubled per attempt, with jitter.</summary>
-    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>Answers the stored jobs of one chat network.</summary>
@@ -24,14 +18,11 @@ public interface IChatJobHandler
 {
     string Network { get; }
 
-    /// <summary>Sends the whole reply for <paramref name="job"/>. Throwing leaves the job unanswered.</summary>
+    /// <summary>
+    /// Sends the whole reply for <paramref name="job"/>. The handler's network client is the one retry layer (it
+    /// retries each request only where that is safe); throwing means the job failed for good.
+    /// </summary>
     Task HandleAsync(ChatJob job, CancellationToken cancellationToken);
-
-    /// <summary>True for errors worth retrying (network trouble, 5xx, 429); the job is then tried again later.</summary>
-    bool IsTransient(Exception exception);
-
-    /// <summary>How long the network asked us to wait before retrying, if it said (Telegram <c>retry_after</c>).</summary>
-    TimeSpan? RetryAfter(Exception exception);
 
     /// <summary>
     /// Tells the user, in one short message, that their photo could not be answered after all; called once when a job
@@ -43,7 +34,9 @@ public interface IChatJobHandler
 /// <summary>
 /// The bounded analysis queue all front ends share: a <see cref="Channel{T}"/> with a fixed set of workers. A job is
 /// marked done in <see cref="ChatStateStore"/> only after its handler returned, so an aborted job is resumed on the
-/// next start. <see cref="DrainAsync"/> completes the queue and lets the workers finish what is queued.
+/// next start. The queue runs a job once and never retries it: retries belong to the network clients, which know
+/// which request is safe to repeat. <see cref="DrainAsync"/> completes the queue and lets the workers finish what is
+/// queued.
 /// </summary>
 public sealed partial class ChatJobQueue : IAsyncDisposable
 {
@@ -91,6 +84,12 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
         {
             throw new InvalidOperationException("The queue is already running.");
         }
+        // Each worker runs its analysis synchronously on a pool thread. With the pool's minimum at the core count (2 on
+        // a small server) busy workers would leave no thread for the front ends' continuations — gateway frames,
+        // heartbeats, the SQLite insert that accepts a message — until the pool slowly injects more (seconds, measured
+        // by the kill run). Keep a thread per core free beside the workers.
+        ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+        ThreadPool.SetMinThreads(Math.Max(minWorkers, Environment.ProcessorCount + _options.Workers), minIo);
         _workers = Enumerable.Range(0, _options.Workers).Select(_ => Task.Run(WorkAsync)).ToArray();
     }
 
@@ -99,6 +98,7 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
     {
         await _channel.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _queued);
+        ChatMetrics.Enqueued();
     }
 
     /// <summary>
@@ -127,6 +127,8 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
             await foreach (var job in _channel.Reader.ReadAllAsync(_abort.Token).ConfigureAwait(false))
             {
                 Interlocked.Decrement(ref _queued);
+                ChatMetrics.Dequeued();
+                ChatMetrics.Stage(job.Network, ChatMetrics.QueueWait, _time.GetUtcNow() - job.AcceptedAt);
                 await ProcessAsync(job, _abort.Token).ConfigureAwait(false);
             }
         }
@@ -143,31 +145,22 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
             LogNoHandler(job.Network, job.Id);
             return;
         }
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                await handler.HandleAsync(job, cancellationToken).ConfigureAwait(false);
-                _store.MarkDone(job.Id);
-                return;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception ex) when (attempt < _options.MaxAttempts && handler.IsTransient(ex))
-            {
-                var delay = handler.RetryAfter(ex) ?? Backoff.Delay(_options.RetryDelay, attempt, TimeSpan.FromMinutes(1));
-                LogRetry(ex, job.Network, job.Id, attempt, delay.TotalSeconds);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                LogFailed(ex, job.Network, job.Id, attempt);
-                _store.MarkFailed(job.Id);
-                await ApologizeAsync(handler, job, cancellationToken).ConfigureAwait(false);
-                return;
-            }
+            await handler.HandleAsync(job, cancellationToken).ConfigureAwait(false);
+            _store.MarkDone(job.Id);
+            ChatMetrics.Answered(job.Network, _time.GetUtcNow() - job.AcceptedAt);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            LogFailed(ex, job.Network, job.Id);
+            _store.MarkFailed(job.Id);
+            ChatMetrics.Failed(job.Network, _time.GetUtcNow() - job.AcceptedAt);
+            await ApologizeAsync(handler, job, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -189,21 +182,6 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "No handler for {Network} job {JobId}; it stays pending")]
     private partial void LogNoHandler(string network, long jobId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Network} job {JobId} failed (attempt {Attempt}); retrying in {DelaySeconds:F1} s")]
-    private partial void LogRetry(Exception exception, string network, long jobId, int attempt, double delaySeconds);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Network} job {JobId} failed for good after {Attempt} attempt(s)")]
-    private partial void LogFailed(Exception exception, string network, long jobId, int attempt);
-}
-
-/// <summary>Exponential backoff with full jitter.</summary>
-public static class Backoff
-{
-    /// <summary><c>random[0.5, 1) × min(max, first × 2^(attempt−1))</c>: never a hot loop, never in lock-step.</summary>
-    public static TimeSpan Delay(TimeSpan first, int attempt, TimeSpan max)
-    {
-        var exponential = first * Math.Pow(2, Math.Clamp(attempt - 1, 0, 30));
-        var capped = exponential > max ? max : exponential;
-        return capped * (0.5 + Random.Shared.NextDouble() / 2);
-    }
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Network} job {JobId} failed; apologising")]
+    private partial void LogFailed(Exception exception, string network, long jobId);
 }

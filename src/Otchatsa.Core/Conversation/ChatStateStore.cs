@@ -112,6 +112,7 @@ public sealed class ChatStateStore : IChatPreferences, IDisposable
             }
             tx.Commit();
         }
+        ChatMetrics.Accepted(network, accepted.Count);
         return accepted;
     }
 

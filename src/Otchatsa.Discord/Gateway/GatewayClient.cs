@@ -25,7 +25,7 @@ public sealed partial class GatewayClient
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Random _random;
-    private readonly ReconnectBackoff _backoff;
+    private readonly Backoff _backoff;
     private readonly IdentifyGate _identifyGate;
 
     private string? _sessionId;
@@ -52,7 +52,7 @@ public sealed partial class GatewayClient
         _timeProvider = timeProvider;
         _logger = logger;
         _random = random ?? Random.Shared;
-        _backoff = new ReconnectBackoff(options.Gateway.ReconnectBaseDelay, options.Gateway.ReconnectMaxDelay, _random);
+        _backoff = new Backoff(options.Gateway.ReconnectBaseDelay, options.Gateway.ReconnectMaxDelay, _random);
         _identifyGate = new IdentifyGate(timeProvider, options.Gateway.IdentifyWindow);
     }
 

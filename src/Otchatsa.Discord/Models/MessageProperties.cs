@@ -24,6 +24,15 @@ public sealed record MessageProperties
     public IReadOnlyList<MessageComponent>? Components { get; init; }
     public IReadOnlyList<AttachmentReference>? Attachments { get; init; }
     public MessageFlags? Flags { get; init; }
+
+    /// <summary>
+    /// Create-message only: with <see cref="EnforceNonce"/>, Discord returns the message already created with this
+    /// nonce in the past few minutes instead of creating a second one, which makes the POST safe to repeat.
+    /// </summary>
+    public string? Nonce { get; init; }
+
+    /// <summary>Asks Discord to deduplicate on <see cref="Nonce"/>.</summary>
+    public bool? EnforceNonce { get; init; }
 }
 
 /// <summary>Which mentions in the message may ping; <c>parse: []</c> pings nobody.</summary>

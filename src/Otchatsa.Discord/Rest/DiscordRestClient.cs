@@ -4,17 +4,20 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Otchatsa.Discord.Models;
 using Otchatsa.Discord.Rest.RateLimits;
+using Polly;
+using Polly.Retry;
 
 namespace Otchatsa.Discord.Rest;
 
 /// <summary>
-/// The REST calls the bot makes. Every request passes the rate limit manager; 429s are waited out and retried,
-/// 502/503/504 are retried with backoff. Logs name route templates only, so ids and interaction tokens stay out.
+/// The REST calls the bot makes. Every request passes the rate limit manager and one retry pipeline (see
+/// <see cref="BuildPipeline"/>): 429s are waited out and retried; other failures only where repeating the request
+/// cannot create a second effect. Logs name route templates only, so ids and interaction tokens stay out.
 /// </summary>
 public sealed partial class DiscordRestClient
 {
-    private const int MaxRateLimitRetries = 5;
-    private const int MaxServerErrorRetries = 3;
+    private static readonly ResiliencePropertyKey<RestRoute> RouteKey = new("discord.route");
+    private static readonly ResiliencePropertyKey<bool> IdempotentKey = new("discord.idempotent");
 
     private readonly DiscordClientOptions _options;
     private readonly IRestRequestHandler _handler;
@@ -23,6 +26,9 @@ public sealed partial class DiscordRestClient
     private readonly ILogger _logger;
     private readonly Uri _baseUrl;
     private readonly AuthenticationHeaderValue _authorization;
+    private readonly Backoff _backoff;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly ResiliencePipeline _attemptTimeout;
 
     /// <summary>Creates the client.</summary>
     public DiscordRestClient(
@@ -40,6 +46,9 @@ public sealed partial class DiscordRestClient
         var baseText = options.ApiBaseUrl.ToString();
         _baseUrl = new Uri(baseText.EndsWith('/') ? baseText : baseText + "/");
         _authorization = new AuthenticationHeaderValue("Bot", options.BotToken);
+        _backoff = new Backoff(options.RetryBaseDelay, TimeSpan.FromSeconds(30));
+        _pipeline = BuildPipeline();
+        _attemptTimeout = new ResiliencePipelineBuilder { TimeProvider = timeProvider }.AddTimeout(options.RequestTimeout).Build();
     }
 
     /// <summary>User-Agent in the form Discord requires.</summary>
@@ -69,14 +78,20 @@ public sealed partial class DiscordRestClient
         return SendAsync<IReadOnlyList<ApplicationCommand>>(route, () => JsonContent(commands), cancellationToken);
     }
 
-    /// <summary><c>POST /channels/{id}/messages</c>, multipart when <paramref name="files"/> are given.</summary>
+    /// <summary>
+    /// <c>POST /channels/{id}/messages</c>, multipart when <paramref name="files"/> are given. With a nonce and
+    /// <c>enforce_nonce</c> the POST is idempotent and retried after any transient failure; without, only when the
+    /// failure proves it was not delivered.
+    /// </summary>
     public Task<DiscordMessage> CreateMessageAsync(
         string channelId, MessageProperties message, IReadOnlyList<RestFile>? files, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(message);
         CheckUploads(files);
         var route = new RestRoute(HttpMethod.Post, "channels/{channel_id}/messages",
             $"channels/{Escape(channelId)}/messages", channelId);
-        return SendAsync<DiscordMessage>(route, () => Body(message, files), cancellationToken);
+        return SendAsync<DiscordMessage>(route, () => Body(message, files), cancellationToken,
+            idempotent: message is { Nonce.Length: > 0, EnforceNonce: true });
     }
 
     /// <summary><c>POST /interactions/{id}/{token}/callback</c>: must happen within 3 s of the interaction.</summary>
@@ -124,9 +139,9 @@ public sealed partial class DiscordRestClient
         return SendAsync<DiscordMessage>(route, () => Body(message, files), cancellationToken);
     }
 
-    private async Task<T> SendAsync<T>(RestRoute route, Func<HttpContent>? content, CancellationToken cancellationToken)
+    private async Task<T> SendAsync<T>(RestRoute route, Func<HttpContent>? content, CancellationToken cancellationToken, bool idempotent = false)
     {
-        using var response = await SendRawAsync(route, content, cancellationToken).ConfigureAwait(false);
+        using var response = await SendRawAsync(route, content, cancellationToken, idempotent).ConfigureAwait(false);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
@@ -137,60 +152,103 @@ public sealed partial class DiscordRestClient
     }
 
     private async Task<HttpResponseMessage> SendRawAsync(
+        RestRoute route, Func<HttpContent>? content, CancellationToken cancellationToken, bool idempotent = false)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            context.Properties.Set(RouteKey, route);
+            context.Properties.Set(IdempotentKey, idempotent || route.Method != HttpMethod.Post);
+            return await _pipeline.ExecuteAsync(
+                static (ctx, state) => state.Self.AttemptAsync(state.Route, state.Content, ctx.CancellationToken),
+                context, (Self: this, Route: route, Content: content)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private async ValueTask<HttpResponseMessage> AttemptAsync(
         RestRoute route, Func<HttpContent>? content, CancellationToken cancellationToken)
     {
-        var rateLimited = 0;
-        var serverErrors = 0;
-        while (true)
+        HttpResponseMessage response;
+        using (var lease = await _rateLimits.AcquireAsync(route, cancellationToken).ConfigureAwait(false))
         {
-            HttpResponseMessage response;
-            using (var lease = await _rateLimits.AcquireAsync(route, cancellationToken).ConfigureAwait(false))
+            using var request = new HttpRequestMessage(route.Method, new Uri(_baseUrl, route.Path));
+            request.Headers.Authorization = _authorization;
+            request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+            request.Content = content?.Invoke();
+            // Only the HTTP exchange is timed: waiting for a rate-limit bucket is not a failure.
+            response = await _attemptTimeout.ExecuteAsync(
+                static (state, ct) => new ValueTask<HttpResponseMessage>(state.Handler.SendAsync(state.Request, ct)),
+                (Handler: _handler, Request: request), cancellationToken).ConfigureAwait(false);
+
+            TimeSpan? bodyRetryAfter = null;
+            var bodyGlobal = false;
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
-                using var request = new HttpRequestMessage(route.Method, new Uri(_baseUrl, route.Path));
-                request.Headers.Authorization = _authorization;
-                request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
-                request.Content = content?.Invoke();
-                response = await _handler.SendAsync(request, cancellationToken).ConfigureAwait(false);
-
-                TimeSpan? bodyRetryAfter = null;
-                var bodyGlobal = false;
-                if (response.StatusCode == HttpStatusCode.TooManyRequests)
-                {
-                    (bodyRetryAfter, bodyGlobal) = await ReadRetryAfterAsync(response, cancellationToken)
-                        .ConfigureAwait(false);
-                }
-
-                lease.Complete(RateLimitInfo.FromHeaders(response, bodyRetryAfter, bodyGlobal));
+                (bodyRetryAfter, bodyGlobal) = await ReadRetryAfterAsync(response, cancellationToken)
+                    .ConfigureAwait(false);
             }
 
-            if (response.IsSuccessStatusCode)
-            {
-                LogRequest(_logger, route.Template, (int)response.StatusCode);
-                return response;
-            }
-
-            if (response.StatusCode == HttpStatusCode.TooManyRequests && rateLimited++ < MaxRateLimitRetries)
-            {
-                var info = RateLimitInfo.FromHeaders(response, null, false);
-                LogRateLimited(_logger, route.Template, info.RetryAfter?.TotalMilliseconds ?? 0, info.Scope ?? "bucket");
-                response.Dispose();
-                continue; // the manager now holds the bucket (or global) until retry_after has passed
-            }
-
-            if ((int)response.StatusCode is 502 or 503 or 504 && serverErrors++ < MaxServerErrorRetries)
-            {
-                LogServerError(_logger, route.Template, (int)response.StatusCode);
-                response.Dispose();
-                var delay = TimeSpan.FromMilliseconds(500 * Math.Pow(2, serverErrors - 1) * (0.5 + Random.Shared.NextDouble() / 2));
-                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            using (response)
-            {
-                throw await ToExceptionAsync(route, response, cancellationToken).ConfigureAwait(false);
-            }
+            lease.Complete(RateLimitInfo.FromHeaders(response, bodyRetryAfter, bodyGlobal));
         }
+
+        if (response.IsSuccessStatusCode)
+        {
+            LogRequest(_logger, route.Template, (int)response.StatusCode);
+            return response;
+        }
+
+        using (response)
+        {
+            throw await ToExceptionAsync(route, response, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The one retry layer of Discord REST calls. A 429 is always retried (Discord did not act on it; the rate limit
+    /// manager now holds the bucket until retry_after), and so is a request that provably never reached Discord.
+    /// 5xx, resets and timeouts are retried only for idempotent requests (GET, PUT, PATCH, a message POST with an
+    /// enforced nonce): the job queue above never retries a send again.
+    /// </summary>
+    private ResiliencePipeline<HttpResponseMessage> BuildPipeline()
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _timeProvider };
+        if (_options.MaxRetries <= 0)
+        {
+            return builder.Build();
+        }
+        return builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+        {
+            MaxRetryAttempts = _options.MaxRetries,
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && ShouldRetry(ex, args.Context)),
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
+                args.Outcome.Exception is DiscordRestException { StatusCode: 429 } ? TimeSpan.Zero : _backoff.Next(args.AttemptNumber + 1)),
+            OnRetry = args =>
+            {
+                var route = args.Context.Properties.GetValue(RouteKey, null!);
+                var reason = SendFailures.Reason(args.Outcome.Exception!);
+                LogRetry(_logger, route.Template, reason, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds);
+                RetryMetrics.Record("discord", route.Template, reason);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+    }
+
+    private static bool ShouldRetry(Exception exception, ResilienceContext context)
+    {
+        if (context.CancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        if (exception is DiscordRestException { StatusCode: 429 } || SendFailures.ProvesNotSent(exception))
+        {
+            return true;
+        }
+        var idempotent = context.Properties.GetValue(IdempotentKey, false);
+        return idempotent && (exception is DiscordRestException { StatusCode: 500 or 502 or 503 or 504 } || SendFailures.IsTransport(exception));
     }
 
     private static async Task<(TimeSpan?, bool)> ReadRetryAfterAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -314,9 +372,6 @@ public sealed partial class DiscordRestClient
     [LoggerMessage(Level = LogLevel.Debug, Message = "Discord REST {Route} → {Status}")]
     private static partial void LogRequest(ILogger logger, string route, int status);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Discord REST {Route} rate limited for {RetryAfterMs} ms (scope {Scope}); retrying")]
-    private static partial void LogRateLimited(ILogger logger, string route, double retryAfterMs, string scope);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Discord REST {Route} answered {Status}; retrying")]
-    private static partial void LogServerError(ILogger logger, string route, int status);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Discord REST {Route} failed ({Reason}); retry {Retry} in {DelayMs:F0} ms")]
+    private static partial void LogRetry(ILogger logger, string route, string reason, int retry, double delayMs);
 }

@@ -1,3 +1,4 @@
+using Otchatsa.FakeTelegram;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -86,6 +87,55 @@ public sealed class DiscordBotTests
         Assert.Equal((string)message["id"]!, (string?)reply.Json!["message_reference"]!["message_id"]);
         Assert.Single(fake.CdnDownloads);
         AssertNoSecretsLogged(bot);
+    }
+
+    [Theory]
+    [InlineData(RestFaultKind.Status, 502, false)]
+    [InlineData(RestFaultKind.Status, 500, true)]
+    [InlineData(RestFaultKind.Reset, 0, true)]
+    public async Task A_fault_on_the_reply_POST_still_leaves_exactly_one_reply_in_the_channel(RestFaultKind kind, int status, bool afterCreate)
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        await using var bot = await DiscordHostRunner.StartAsync(fake);
+        await bot.WaitReadyAsync(fake);
+        fake.InjectFault(new RestFault($"channels/{Channel}/messages", kind, status, afterCreate));
+
+        var message = PhotoMessage(fake, Alice, mention: true);
+        await fake.DispatchAsync("MESSAGE_CREATE", message);
+        await fake.WaitUntilAsync(() => ChannelPosts(fake).Count >= 2, Budget, "the retried reply");
+        await bot.StopAsync();
+
+        // The same nonce twice: Discord (and the fake) keep one message, whether or not the first POST created it.
+        var posts = ChannelPosts(fake);
+        Assert.Equal(2, posts.Count);
+        Assert.Single(posts.Select(p => (string?)p.Json!["nonce"]).Distinct());
+        var reply = Assert.Single(fake.CreatedMessages);
+        Assert.Equal((string)message["id"]!, reply.ReferencedMessageId);
+        AssertNineItemGallery(posts[^1]);
+        Assert.Single(fake.CdnDownloads);
+    }
+
+    [Fact]
+    public async Task A_reply_POST_failing_on_every_attempt_ends_in_exactly_one_apology()
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        await using var bot = await DiscordHostRunner.StartAsync(fake);
+        await bot.WaitReadyAsync(fake);
+        for (var i = 0; i < 5; i++)
+        {
+            fake.InjectFault(new RestFault($"channels/{Channel}/messages", RestFaultKind.Status, 503));
+        }
+
+        var message = PhotoMessage(fake, Alice, mention: true);
+        await fake.DispatchAsync("MESSAGE_CREATE", message);
+        await fake.WaitUntilAsync(() => fake.CreatedMessages.Count >= 1, Budget, "the apology");
+        await bot.StopAsync();
+
+        Assert.Equal(6, ChannelPosts(fake).Count); // the reply: one try + 4 retries; then the apology
+        var apology = Assert.Single(fake.CreatedMessages);
+        Assert.Equal((string)message["id"]!, apology.ReferencedMessageId);
+        Assert.Contains("went wrong", (string)apology.Json!["components"]![0]!["content"]!, StringComparison.Ordinal);
+        Assert.NotEqual((string?)ChannelPosts(fake)[0].Json!["nonce"], apology.Nonce);
     }
 
     [Fact]

@@ -42,11 +42,11 @@ public sealed class DiscordHostRunner : IAsyncDisposable
         {
             ["Otchatsa:IndexPath"] = DemoIndex.Directory,
             ["Otchatsa:StatePath"] = Path.Combine(stateDir, "bot.db"),
-            ["Otchatsa:Queue:RetryDelay"] = "00:00:00.050",
             ["Discord:Enabled"] = "true",
             ["Discord:BotToken"] = FakeDiscordServer.Token,
             ["Discord:ApiBaseUrl"] = fake.ApiBaseUrl.ToString(),
             ["Discord:AttachmentHosts:0"] = "127.0.0.1",
+            ["Discord:RetryBaseDelay"] = "00:00:00.020",
             ["Discord:Gateway:ReconnectBaseDelay"] = "00:00:00.020",
             ["Discord:Gateway:ReconnectMaxDelay"] = "00:00:00.500",
             ["Discord:Gateway:CloseTimeout"] = "00:00:00.500",

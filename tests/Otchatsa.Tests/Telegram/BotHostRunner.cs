@@ -1,3 +1,4 @@
+using Otchatsa.FakeTelegram;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -25,7 +26,8 @@ public sealed class BotHostRunner : IAsyncDisposable
         FakeTelegramApi fake,
         string? stateDir = null,
         IDictionary<string, string?>? settings = null,
-        string token = FakeTelegramApi.Token)
+        string token = FakeTelegramApi.Token,
+        TimeProvider? time = null)
     {
         stateDir ??= Path.Combine(Path.GetTempPath(), "otchatsa-bot-tests", Guid.NewGuid().ToString("N"));
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -37,7 +39,6 @@ public sealed class BotHostRunner : IAsyncDisposable
         {
             ["Otchatsa:IndexPath"] = DemoIndex.Directory,
             ["Otchatsa:StatePath"] = Path.Combine(stateDir, "bot.db"),
-            ["Otchatsa:Queue:RetryDelay"] = "00:00:00.050",
             ["Telegram:Enabled"] = "true",
             ["Telegram:BotToken"] = token,
             ["Telegram:ApiBaseUrl"] = fake.BaseUrl,
@@ -51,6 +52,10 @@ public sealed class BotHostRunner : IAsyncDisposable
         }
         builder.Configuration.AddInMemoryCollection(config);
         builder.Services.AddSingleton(DemoIndex.Runtime);
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddOtchatsaBot(builder.Configuration);
         var host = builder.Build();

@@ -1,3 +1,4 @@
+using Otchatsa.FakeTelegram;
 using System.Text.Json.Nodes;
 using Otchatsa.Conversation;
 using Otchatsa.Tests.Support;
@@ -173,6 +174,76 @@ public sealed class TelegramBotTests
         Assert.Contains("went wrong", apology.Text, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(message.Id, (int)apology.Json("reply_parameters")!["message_id"]!);
         Assert.Single(fake.Calls, c => c.Method == "sendMediaGroup");
+    }
+
+    [Theory]
+    [InlineData(TelegramFaultKind.Status, 502, false)]
+    [InlineData(TelegramFaultKind.Status, 500, false)]
+    [InlineData(TelegramFaultKind.Reset, 0, false)]
+    [InlineData(TelegramFaultKind.Reset, 0, true)]
+    [InlineData(TelegramFaultKind.Hang, 0, false)]
+    public async Task An_ambiguous_failure_of_the_album_is_not_repeated_and_the_user_gets_one_apology(TelegramFaultKind kind, int status, bool afterCreate)
+    {
+        // The Bot API has no idempotency key: a 5xx, a reset or a timeout may hide a delivered album, so it is not sent again.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fake = await FakeTelegramApi.StartAsync();
+        fake.InjectFault("sendMediaGroup", new TelegramFault(kind, status, AfterCreate: afterCreate));
+        await using var bot = await BotHostRunner.StartAsync(fake, time: time);
+        var message = fake.PhotoMessage(User, User, Photo);
+        fake.Enqueue(message);
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMediaGroup"), what: "the album attempt");
+        if (kind == TelegramFaultKind.Hang)
+        {
+            time.Advance(TimeSpan.FromSeconds(61)); // past Telegram:RequestTimeout
+        }
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User), what: "the apology");
+        await bot.StopAsync();
+
+        var texts = fake.Calls.Where(c => c.Method == "sendMessage" && c.ChatId == User).ToArray();
+        var apology = Assert.Single(texts);
+        Assert.Contains("went wrong", apology.Text, StringComparison.Ordinal);
+        Assert.Equal(message.Id, (int)apology.Json("reply_parameters")!["message_id"]!);
+        var albums = fake.Calls.Where(c => c.Method == "sendMediaGroup").ToArray();
+        Assert.Single(albums);
+        Assert.Equal(afterCreate, albums[0].Ok);
+    }
+
+    [Fact]
+    public async Task A_failed_read_is_retried_and_a_429_on_the_text_is_waited_out_so_the_answer_is_sent_once()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        fake.FailNext("getFile", 502);
+        fake.InjectFault("sendChatAction", new TelegramFault(TelegramFaultKind.Reset));
+        fake.FailNext("sendMessage", 429, retryAfter: 1);
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        fake.Enqueue(fake.PhotoMessage(User, User, Photo));
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User && c.Ok), what: "the answer");
+        await bot.StopAsync();
+
+        Assert.Equal([502, 200], fake.Calls.Where(c => c.Method == "getFile").Select(c => c.Status));
+        Assert.Equal([0, 200], fake.Calls.Where(c => c.Method == "sendChatAction").Select(c => c.Status));
+        Assert.Equal([429, 200], fake.Calls.Where(c => c.Method == "sendMessage").Select(c => c.Status));
+        Assert.Single(fake.Calls, c => c.Method == "sendMediaGroup");
+        Assert.True(IsAnswerText(fake.Calls.Last(c => c.Method == "sendMessage")));
+    }
+
+    [Fact]
+    public async Task A_photo_telegram_no_longer_has_gets_the_send_it_again_reply_after_one_download()
+    {
+        await using var fake = await FakeTelegramApi.StartAsync();
+        fake.DownloadStatus = 404;
+        await using var bot = await BotHostRunner.StartAsync(fake);
+        fake.Enqueue(fake.PhotoMessage(User, User, Photo));
+
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User), what: "the reply");
+        await bot.StopAsync();
+
+        var reply = Assert.Single(fake.Sent(User));
+        Assert.Contains("couldn't download", reply.Text, StringComparison.Ordinal);
+        Assert.Single(fake.Calls, c => c.Method == "download");
+        Assert.Single(fake.Calls, c => c.Method == "getFile");
     }
 
     [Fact]

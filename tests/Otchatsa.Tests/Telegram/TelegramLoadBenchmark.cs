@@ -1,3 +1,4 @@
+using Otchatsa.FakeTelegram;
 using System.Diagnostics;
 using Otchatsa.Tests.Support;
 using Xunit.Abstractions;

@@ -12,7 +12,23 @@ using Telegram.Bot;
 using Telegram.Bot.Types;
 using Telegram.Bot.Types.Enums;
 
-namespace Otchatsa.Tests.Telegram;
+namespace Otchatsa.FakeTelegram;
+
+/// <summary>How an injected fault looks to the client.</summary>
+public enum TelegramFaultKind
+{
+    /// <summary>An error status with the Bot API's JSON error body.</summary>
+    Status,
+
+    /// <summary>The TCP connection is reset without an answer.</summary>
+    Reset,
+
+    /// <summary>No answer until the client gives up.</summary>
+    Hang,
+}
+
+/// <summary>One injected fault; with <paramref name="AfterCreate"/> the message is created first and only the answer is lost.</summary>
+public sealed record TelegramFault(TelegramFaultKind Kind, int Status = 502, int? RetryAfter = null, bool AfterCreate = false);
 
 /// <summary>One request the bot made: method, text fields (JSON or multipart) and uploaded file parts.</summary>
 public sealed record RecordedCall(
@@ -49,7 +65,7 @@ public sealed class FakeTelegramApi : IAsyncDisposable
     private readonly List<long?> _offsets = [];
     private readonly ConcurrentDictionary<string, byte[]> _files = new();
     private readonly ConcurrentDictionary<long, ChatType> _chatTypes = new();
-    private readonly ConcurrentDictionary<string, ConcurrentQueue<(int Status, int? RetryAfter)>> _faults = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<TelegramFault>> _faults = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
     private SemaphoreSlim _newUpdates = new(0);
     private int _nextUpdateId = 1000;
@@ -119,12 +135,18 @@ public sealed class FakeTelegramApi : IAsyncDisposable
     /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> fail with <paramref name="status"/>.</summary>
     public void FailNext(string method, int status, int? retryAfter = null, int times = 1)
     {
-        var queue = _faults.GetOrAdd(method, _ => new ConcurrentQueue<(int, int?)>());
         for (var i = 0; i < times; i++)
         {
-            queue.Enqueue((status, retryAfter));
+            InjectFault(method, new TelegramFault(TelegramFaultKind.Status, status, retryAfter));
         }
     }
+
+    /// <summary>The next call of <paramref name="method"/> fails as <paramref name="fault"/> says.</summary>
+    public void InjectFault(string method, TelegramFault fault) =>
+        _faults.GetOrAdd(method, _ => new ConcurrentQueue<TelegramFault>()).Enqueue(fault);
+
+    /// <summary>When set, file downloads answer this status instead of the file (e.g. 404: Telegram no longer has it).</summary>
+    public int? DownloadStatus { get; set; }
 
     /// <summary>Calls of <paramref name="method"/> hang until <see cref="Release"/> (or the client gives up).</summary>
     public void Hold(string method) => _gates[method] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -272,10 +294,10 @@ public sealed class FakeTelegramApi : IAsyncDisposable
         {
             await gate.Task.WaitAsync(http.RequestAborted);
         }
-        if (_faults.TryGetValue(method, out var faults) && faults.TryDequeue(out var fault))
+        var fault = _faults.TryGetValue(method, out var faults) && faults.TryDequeue(out var next) ? next : null;
+        if (fault is { AfterCreate: false })
         {
-            await Record(method, fields, files, fault.Status);
-            await Error(http, fault.Status, fault.Status == 429 ? "Too Many Requests: retry later" : "Injected failure", fault.RetryAfter);
+            await FailAsync(http, method, fields, files, fault);
             return;
         }
         object? result = method switch
@@ -291,6 +313,16 @@ public sealed class FakeTelegramApi : IAsyncDisposable
                 .ToArray(),
             _ => null,
         };
+        if (fault is not null)
+        {
+            // The work is done (the message exists, as far as the chat is concerned) but the answer is lost.
+            if (result is not null)
+            {
+                await Record(method, fields, files, 200);
+            }
+            await FailAsync(http, method, fields, files, fault with { AfterCreate = false }, record: false);
+            return;
+        }
         if (result is null)
         {
             await Record(method, fields, files, 400);
@@ -303,6 +335,34 @@ public sealed class FakeTelegramApi : IAsyncDisposable
         }
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, object> { ["ok"] = true, ["result"] = result }, JsonBotAPI.Options));
+    }
+
+    private async Task FailAsync(HttpContext http, string method, Dictionary<string, string> fields, Dictionary<string, byte[]> files,
+        TelegramFault fault, bool record = true)
+    {
+        if (record)
+        {
+            await Record(method, fields, files, fault.Kind == TelegramFaultKind.Status ? fault.Status : 0);
+        }
+        switch (fault.Kind)
+        {
+            case TelegramFaultKind.Reset:
+                http.Abort();
+                return;
+            case TelegramFaultKind.Hang:
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, http.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client gave up.
+                }
+                return;
+            default:
+                await Error(http, fault.Status, fault.Status == 429 ? "Too Many Requests: retry later" : "Injected failure", fault.RetryAfter);
+                return;
+        }
     }
 
     private async Task<Update[]> GetUpdatesAsync(Dictionary<string, string> fields, CancellationToken aborted)
@@ -352,9 +412,11 @@ public sealed class FakeTelegramApi : IAsyncDisposable
     private async Task ServeFile(HttpContext http, string token, string path)
     {
         var id = Path.GetFileNameWithoutExtension(path);
-        if (token != Token || !_files.TryGetValue(id, out var bytes))
+        if (token != Token || !_files.TryGetValue(id, out var bytes) || DownloadStatus is not null)
         {
-            http.Response.StatusCode = 404;
+            var status = DownloadStatus ?? 404;
+            await Record("download", new Dictionary<string, string> { ["path"] = path }, new Dictionary<string, byte[]>(), status);
+            http.Response.StatusCode = status;
             return;
         }
         await Record("download", new Dictionary<string, string> { ["path"] = path }, new Dictionary<string, byte[]>(), 200);

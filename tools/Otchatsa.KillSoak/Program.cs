@@ -1,0 +1,289 @@
+// Kill run: the real worker (src/Otchatsa.Bot) as a separate process against the loopback Bot API and the loopback
+// Discord, killed with SIGKILL at seeded random moments and restarted, while photos arrive on both networks. At the end
+// it counts, per photo, what each network received: Telegram albums and texts per update, Discord messages per
+// request. Loopback only; bounded by --minutes. Exit code 0 when nothing accepted was lost, 1 otherwise, 2 for bad use.
+//   otchatsa demo        # builds index/demo and index/demo-catalog/query.png
+//   dotnet build src/Otchatsa.Bot -c Release
+//   dotnet run --project tools/Otchatsa.KillSoak -c Release -- [--photos 120] [--seed 1] [--minutes 10]
+//       [--index index/demo] [--query index/demo-catalog/query.png] [--worker PATH] [--json out.json]
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Otchatsa.FakeDiscord;
+using Otchatsa.FakeTelegram;
+
+var photoCount = (int)Arg("--photos", 120);
+var seed = (int)Arg("--seed", 1);
+var minutes = Arg("--minutes", 10);
+var minUp = Arg("--min-uptime", 1.0);
+var maxUp = Arg("--max-uptime", 8.0);
+var indexDir = Path.GetFullPath(Text("--index") ?? "index/demo");
+var queryPath = Path.GetFullPath(Text("--query") ?? Path.Combine(Path.GetDirectoryName(indexDir)!, "demo-catalog", "query.png"));
+var workerPath = Path.GetFullPath(Text("--worker") ?? "src/Otchatsa.Bot/bin/Release/net10.0/linux-x64/Otchatsa.Bot");
+var jsonOut = Text("--json");
+foreach (var (what, path, fix) in new[]
+{
+    ("index", Path.Combine(indexDir, "index.json"), "run 'otchatsa demo' first"),
+    ("query photo", queryPath, "run 'otchatsa demo' first"),
+    ("worker", workerPath, "run 'dotnet build src/Otchatsa.Bot -c Release' first"),
+})
+{
+    if (!File.Exists(path))
+    {
+        Console.Error.WriteLine($"otchatsa-killsoak: no {what} at {path}; {fix}.");
+        return 2;
+    }
+}
+
+var random = new Random(seed);
+var photo = await File.ReadAllBytesAsync(queryPath);
+var stateDir = Path.Combine(Path.GetTempPath(), "otchatsa-killsoak-" + Guid.NewGuid().ToString("N"));
+Directory.CreateDirectory(stateDir);
+var dbPath = Path.Combine(stateDir, "bot.db");
+var logPath = Path.Combine(stateDir, "worker.log");
+using var log = new StreamWriter(logPath) { AutoFlush = true };
+var logLock = new Lock();
+var logClosed = false;
+
+await using var telegram = await FakeTelegramApi.StartAsync();
+await using var discord = await FakeDiscordServer.StartAsync();
+discord.HeartbeatIntervalMs = 1000;
+var alice = FakeEvents.User("600000000000000009", "alice");
+var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(minutes);
+var clock = Stopwatch.StartNew();
+
+var telegramSent = new List<int>();              // source message ids
+var discordSent = new List<(string Id, string Channel, long Ticks)>();
+var kills = new List<long>();                     // UTC ticks of each SIGKILL
+long lastKillTicks = 0;
+var starts = 0;
+var lastDispatch = DateTime.UtcNow;
+
+Process StartWorker()
+{
+    var info = new ProcessStartInfo(workerPath)
+    {
+        UseShellExecute = false,
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+        WorkingDirectory = stateDir,
+    };
+    var env = info.Environment;
+    env["DOTNET_ENVIRONMENT"] = "Production";
+    env["Otchatsa__IndexPath"] = indexDir;
+    env["Otchatsa__StatePath"] = dbPath;
+    env["Otchatsa__RateLimit__UserBurst"] = "100000";
+    env["Otchatsa__RateLimit__ChatBurst"] = "100000";
+    env["Telegram__Enabled"] = "true";
+    env["Telegram__BotToken"] = FakeTelegramApi.Token;
+    env["Telegram__ApiBaseUrl"] = telegram.BaseUrl;
+    env["Telegram__PollTimeout"] = "00:00:01";
+    env["Telegram__InitialBackoff"] = "00:00:00.200";
+    env["Telegram__MaxBackoff"] = "00:00:02";
+    env["Discord__Enabled"] = "true";
+    env["Discord__BotToken"] = FakeDiscordServer.Token;
+    env["Discord__ApiBaseUrl"] = discord.ApiBaseUrl.ToString();
+    env["Discord__AttachmentHosts__0"] = "127.0.0.1";
+    env["Discord__RetryBaseDelay"] = "00:00:00.100";
+    env["Discord__Gateway__ReconnectBaseDelay"] = "00:00:00.200";
+    env["Discord__Gateway__ReconnectMaxDelay"] = "00:00:02";
+    env["Logging__LogLevel__Default"] = "Warning";
+    env["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+    var process = Process.Start(info)!;
+    var n = ++starts;
+    void Write(string? line)
+    {
+        if (line is not null)
+        {
+            lock (logLock)
+            {
+                if (!logClosed)
+                {
+                    log.WriteLine($"[run {n}] {line}");
+                }
+            }
+        }
+    }
+    process.OutputDataReceived += (_, e) => Write(e.Data);
+    process.ErrorDataReceived += (_, e) => Write(e.Data);
+    process.BeginOutputReadLine();
+    process.BeginErrorReadLine();
+    return process;
+}
+
+var producer = Task.Run(async () =>
+{
+    var rng = new Random(seed + 1);
+    for (var i = 0; i < photoCount && DateTime.UtcNow < deadline; i++)
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(100 + rng.Next(500)));
+        if (i % 2 == 0)
+        {
+            var chat = 10_000 + i;
+            var message = telegram.PhotoMessage(chat, chat, photo);
+            telegram.Enqueue(message);
+            lock (telegramSent)
+            {
+                telegramSent.Add(message.Id);
+            }
+        }
+        else
+        {
+            // Discord only delivers events to a live session; one that happened while the bot was down is never seen by
+            // a new process. So dispatch only to a connection the current worker opened after the last SIGKILL.
+            while (!(discord.HasLiveConnection && discord.Connections.LastOrDefault() is { } live
+                     && live.OpenedAt.UtcTicks > Volatile.Read(ref lastKillTicks)) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+            var channel = (700_000_000_000_000_000L + i).ToString(CultureInfo.InvariantCulture);
+            var url = discord.AddCdnFile($"attachments/{FakeEvents.NextId()}/look.png", photo, "image/png");
+            var message = FakeEvents.Message(channel, null, alice, "what style?",
+                attachments: [FakeEvents.Attachment(FakeEvents.NextId(), "look.png", url, photo.Length, "image/png")]);
+            await discord.DispatchAsync("MESSAGE_CREATE", message);
+            lock (discordSent)
+            {
+                discordSent.Add(((string)message["id"]!, channel, DateTime.UtcNow.Ticks));
+            }
+        }
+        lastDispatch = DateTime.UtcNow;
+    }
+});
+
+bool AllDone()
+{
+    if (!producer.IsCompleted || DateTime.UtcNow - lastDispatch < TimeSpan.FromSeconds(5))
+    {
+        return false;
+    }
+    var answered = telegram.Calls.Where(c => c.Ok && c.Method == "sendMessage").Select(ReplyTo).ToHashSet();
+    return telegramSent.All(answered.Contains) && PendingJobs() == 0;
+}
+
+int PendingJobs()
+{
+    if (!File.Exists(dbPath))
+    {
+        return -1;
+    }
+    using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = dbPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+    db.Open();
+    using var cmd = db.CreateCommand();
+    cmd.CommandText = "SELECT COUNT(*) FROM jobs WHERE status = 0";
+    return Convert.ToInt32(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+}
+
+HashSet<string> StoredDiscordKeys()
+{
+    using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = dbPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+    db.Open();
+    using var cmd = db.CreateCommand();
+    cmd.CommandText = "SELECT update_key FROM jobs WHERE network = 'discord'";
+    using var reader = cmd.ExecuteReader();
+    var keys = new HashSet<string>(StringComparer.Ordinal);
+    while (reader.Read())
+    {
+        keys.Add(reader.GetString(0));
+    }
+    return keys;
+}
+
+// Kill at random uptimes (startup included) while photos keep arriving; then let the last run finish everything.
+var worker = StartWorker();
+while (!producer.IsCompleted && DateTime.UtcNow < deadline)
+{
+    var uptime = TimeSpan.FromSeconds(minUp + (maxUp - minUp) * random.NextDouble());
+    await Task.WhenAny(Task.Delay(uptime), worker.WaitForExitAsync());
+    if (worker.HasExited)
+    {
+        Console.Error.WriteLine($"otchatsa-killsoak: the worker exited by itself (code {worker.ExitCode}); see {logPath}");
+        return 1;
+    }
+    Volatile.Write(ref lastKillTicks, DateTime.UtcNow.Ticks);
+    worker.Kill(); // SIGKILL: no shutdown code runs
+    kills.Add(DateTime.UtcNow.Ticks);
+    await worker.WaitForExitAsync();
+    worker.Dispose();
+    worker = StartWorker();
+}
+while (!AllDone() && DateTime.UtcNow < deadline)
+{
+    await Task.Delay(200);
+}
+var finished = AllDone();
+_ = kill(worker.Id, 15); // SIGTERM: the last run stops gracefully
+if (!worker.WaitForExit(TimeSpan.FromSeconds(30)))
+{
+    worker.Kill();
+}
+await producer;
+
+// Count per photo.
+static int ReplyTo(RecordedCall call) => call.Json("reply_parameters") is JsonNode r ? (int)r["message_id"]! : 0;
+var calls = telegram.Calls;
+var albums = calls.Where(c => c.Ok && c.Method == "sendMediaGroup").GroupBy(ReplyTo).ToDictionary(g => g.Key, g => g.ToList());
+var texts = calls.Where(c => c.Ok && c.Method == "sendMessage").GroupBy(ReplyTo).ToDictionary(g => g.Key, g => g.ToList());
+var tgLost = telegramSent.Count(id => !texts.ContainsKey(id));
+var tgDupAlbums = albums.Values.Sum(a => Math.Max(0, a.Count - 1));
+var tgDupTexts = texts.Values.Sum(t => Math.Max(0, t.Count - 1));
+var tgApologies = texts.Values.Sum(t => t.Count(c => c.Text.Contains("went wrong", StringComparison.Ordinal)));
+var tgAnswers = texts.Values.Sum(t => t.Count(c => c.Text.Contains("Malls with this vibe", StringComparison.Ordinal) || c.Text.Contains("no matching malls", StringComparison.Ordinal)));
+
+// For each repeated part: how long before the next SIGKILL its first copy was recorded by the fake.
+List<double> WindowsMs(IEnumerable<List<RecordedCall>> groups) => groups.Where(g => g.Count > 1)
+    .Select(g => kills.Where(k => k >= g[0].Ticks).Select(k => (k - g[0].Ticks) / 10_000.0).DefaultIfEmpty(double.NaN).Min())
+    .ToList();
+var albumWindows = WindowsMs(albums.Values);
+var textWindows = WindowsMs(texts.Values);
+
+var stored = StoredDiscordKeys();
+var created = discord.CreatedMessages.GroupBy(m => m.ReferencedMessageId ?? "").ToDictionary(g => g.Key, g => g.Count());
+var posts = discord.Requests.Count(r => r.Method == "POST" && r.Path.StartsWith("channels/", StringComparison.Ordinal) && r.Status == 200);
+var dcAccepted = discordSent.Count(m => stored.Contains("m:" + m.Id));
+var dcLost = discordSent.Count(m => stored.Contains("m:" + m.Id) && !created.ContainsKey(m.Id));
+var dcDup = created.Values.Sum(n => Math.Max(0, n - 1));
+var dcNeverStored = discordSent.Count(m => !stored.Contains("m:" + m.Id));
+var neverStoredWindows = discordSent.Where(m => !stored.Contains("m:" + m.Id))
+    .Select(m => kills.Where(k => k >= m.Ticks).Select(k => (k - m.Ticks) / 10_000.0).DefaultIfEmpty(double.NaN).Min()).ToList();
+var dcReplies = discordSent.Count(m => created.ContainsKey(m.Id));
+
+string Ms(List<double> windows) => windows.Count == 0 ? "" : $" (first copy {string.Join(", ", windows.Select(w => w.ToString("F0", CultureInfo.InvariantCulture)))} ms before a SIGKILL)";
+Console.WriteLine($"Kill run, seed {seed}: {telegramSent.Count + discordSent.Count} photos ({telegramSent.Count} Telegram, {discordSent.Count} Discord), "
+                  + $"{kills.Count} SIGKILLs, {starts} worker starts, {clock.Elapsed.TotalSeconds:F0} s, finished: {finished}");
+Console.WriteLine($"Telegram: {telegramSent.Count - tgLost}/{telegramSent.Count} answered ({tgAnswers} answers, {tgApologies} apologies), {tgLost} lost; "
+                  + $"albums repeated {tgDupAlbums}{Ms(albumWindows)}, texts repeated {tgDupTexts}{Ms(textWindows)}");
+Console.WriteLine($"Discord: {dcAccepted}/{discordSent.Count} stored, {dcReplies} replied, {dcLost} lost after storing, {dcDup} duplicated; "
+                  + $"{posts - discord.CreatedMessages.Count} reply POSTs deduplicated by nonce; {dcNeverStored} events reached a worker killed before it stored them{Ms(neverStoredWindows).Replace("first copy", "dispatched", StringComparison.Ordinal)}");
+Console.WriteLine($"Worker log: {logPath} (removed when the run passes)");
+if (jsonOut is not null)
+{
+    await File.WriteAllTextAsync(jsonOut, JsonSerializer.Serialize(new
+    {
+        seed, photos = telegramSent.Count + discordSent.Count, kills = kills.Count, starts, seconds = Math.Round(clock.Elapsed.TotalSeconds), finished,
+        telegram = new { sent = telegramSent.Count, lost = tgLost, answers = tgAnswers, apologies = tgApologies, repeatedAlbums = tgDupAlbums, repeatedTexts = tgDupTexts, albumWindowsMs = albumWindows, textWindowsMs = textWindows },
+        discord = new { sent = discordSent.Count, stored = dcAccepted, replied = dcReplies, lostAfterStoring = dcLost, duplicated = dcDup, dedupedPosts = posts - discord.CreatedMessages.Count, neverStored = dcNeverStored, neverStoredWindowsMs = neverStoredWindows },
+    }, new JsonSerializerOptions { WriteIndented = true }));
+}
+var passed = finished && tgLost == 0 && dcLost == 0;
+if (passed)
+{
+    // Nothing to look into: leave no state behind (a failed run keeps its state file and worker log).
+    lock (logLock)
+    {
+        logClosed = true;
+        log.Dispose();
+    }
+    Directory.Delete(stateDir, recursive: true);
+}
+return passed ? 0 : 1;
+
+double Arg(string name, double fallback) =>
+    Text(name) is { } text ? double.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+string? Text(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+
+[DllImport("libc", SetLastError = true)]
+static extern int kill(int pid, int signal);
