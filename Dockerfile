@@ -28,6 +28,8 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build --chown=root:root /out/bot/ /app/bot/
 COPY --from=build --chown=root:root /out/cli/ /app/cli/
+# MALLOC_MMAP_THRESHOLD_: native blocks over 128 KB (decoded photos, model buffers) are mapped and unmapped on their
+# own instead of being kept in glibc's per-thread arenas; see docs/web.md for what it does to peak memory.
 # The two writable places: the state volume (SQLite job queue, polling offset), owned by the service user, and the
 # index volume, mounted read-only. Everything else is meant to run with --read-only.
 RUN mkdir -p /var/lib/otchatsa /index \
@@ -40,7 +42,8 @@ ENV Otchatsa__IndexPath=/index \
     Web__Enabled=true \
     Web__Urls=http://0.0.0.0:8080 \
     DOTNET_EnableDiagnostics=0 \
-    DOTNET_NOLOGO=1
+    DOTNET_NOLOGO=1 \
+    MALLOC_MMAP_THRESHOLD_=131072
 EXPOSE 8080
 # The base image's unprivileged 'app' user (uid 1654), never root.
 USER 1654:1654

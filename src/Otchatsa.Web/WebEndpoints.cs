@@ -202,7 +202,7 @@ internal static class WebEndpoints
     {
         if (runtime.Current is null)
         {
-            DoNotReadBody(context, options.MaxRequestBytes);
+            RefuseUnread(context, options.MaxRequestBytes);
             if (!runtime.Loaded.IsCompleted)
             {
                 context.Response.Headers.RetryAfter = LoadingRetryAfterSeconds;
@@ -212,14 +212,14 @@ internal static class WebEndpoints
         }
         if (Uploads.Check(context.Request, options.MaxRequestBytes) is { } refused)
         {
-            DoNotReadBody(context, options.MaxRequestBytes);
+            RefuseUnread(context, options.MaxRequestBytes);
             return (refused, null);
         }
         var admission = gate.TryAdmit();
         if (!admission.IsAcquired)
         {
             admission.Dispose();
-            DoNotReadBody(context, options.MaxRequestBytes);
+            RefuseUnread(context, options.MaxRequestBytes);
             return (Busy(context, gate), null);
         }
         try
@@ -239,7 +239,7 @@ internal static class WebEndpoints
     /// scratch buffer and dropped, so the client (which may still be sending) sees the answer and the connection stays
     /// usable; a client that sent <c>Expect: 100-continue</c> is not asked for the body at all.
     /// </summary>
-    private static void DoNotReadBody(HttpContext context, long maxBytes)
+    internal static void RefuseUnread(HttpContext context, long maxBytes)
     {
         var request = context.Request;
         if (request.ContentLength is not > 0 && request.Headers.TransferEncoding.Count == 0)
@@ -257,8 +257,8 @@ internal static class WebEndpoints
 
     private static readonly object DiscardBodyKey = new();
 
-    /// <summary>Runs <paramref name="answer"/>, then discards the unread body when <see cref="DoNotReadBody"/> asked for it.</summary>
-    private static IResult Answer(HttpContext context, IResult answer) =>
+    /// <summary>Runs <paramref name="answer"/>, then discards the unread body when <see cref="RefuseUnread"/> asked for it.</summary>
+    internal static IResult Answer(HttpContext context, IResult answer) =>
         context.Items.ContainsKey(DiscardBodyKey) ? new AnswerThenDiscardBody(answer) : answer;
 
     private sealed class AnswerThenDiscardBody(IResult answer) : IResult

@@ -58,7 +58,10 @@ public static class WebServiceCollectionExtensions
             {
                 var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? retry.TotalSeconds : o.RateLimitWindow.TotalSeconds;
                 rejected.HttpContext.Response.Headers.RetryAfter = Math.Ceiling(seconds).ToString(CultureInfo.InvariantCulture);
-                return new ValueTask(Respond.Error(rejected.HttpContext, WebErrorCodes.RateLimited, "Too many photos from this client; wait and retry.")
+                // Like every refusal made before the body is read: answer first, then drop the unread body.
+                WebEndpoints.RefuseUnread(rejected.HttpContext, o.MaxRequestBytes);
+                return new ValueTask(WebEndpoints.Answer(rejected.HttpContext,
+                        Respond.Error(rejected.HttpContext, WebErrorCodes.RateLimited, "Too many photos from this client; wait and retry."))
                     .ExecuteAsync(rejected.HttpContext));
             };
         });

@@ -64,7 +64,8 @@ try
     var answered = outcomes.Count(o => o.Status is not null);
     Console.WriteLine();
     Console.WriteLine($"requests:        {options.Requests} × {photo.Length / 1048576.0:0.0} MB → POST /api/recommend, server {options.Otchatsa}");
-    Console.WriteLine($"                 Web:RecommendPermits={options.Permits} (one loopback client stands in for many addresses), other Web:* defaults; Expect: 100-continue {(options.ExpectContinue ? "on" : "off")}");
+    Console.WriteLine($"                 Web:RecommendPermits={options.Permits} (one loopback client stands in for many addresses), other Web:* defaults; Expect: 100-continue {(options.ExpectContinue ? "on" : "off")}; "
+        + $"MALLOC_MMAP_THRESHOLD_={Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") ?? "unset"}");
     Console.WriteLine($"answered:        {answered}/{options.Requests} in {elapsed.TotalSeconds:0.0} s");
     foreach (var group in outcomes.Where(o => o.Status is not null).GroupBy(o => (o.Status, o.Code)).OrderBy(g => g.Key.Status))
     {
