@@ -16,7 +16,7 @@ internal static class PhotoAnalyzer
     /// Decodes once (content-sniffed, size-limited by the engine), analyses, recommends, and re-encodes the photo for
     /// display, so the page only ever serves bytes the server produced itself. Throws <see cref="ImageRejectedException"/>.
     /// </summary>
-    public static (RecommendResult Result, ResultView View) Analyze(OtchatsaRuntime runtime, IRecommendationStrategy strategy, byte[] photo)
+    public static (RecommendResult Result, ResultView View) Analyze(OtchatsaRuntime runtime, IRecommendationStrategy strategy, ReadOnlySpan<byte> photo)
     {
         var clock = Stopwatch.StartNew();
         using var decoded = ImageDecoder.Decode(photo, runtime.Engine.Limits);

@@ -8,10 +8,16 @@ namespace Otchatsa.Web;
 /// <summary>Error codes the web adds to the CLI's (<c>empty</c>, <c>not_an_image</c>, <c>unsupported_format</c>, <c>too_large</c>, <c>corrupt</c>).</summary>
 public static class WebErrorCodes
 {
-    /// <summary>429: too many requests from this client, or every analysis slot is busy.</summary>
+    /// <summary>429: too many requests from this client (with <c>Retry-After</c>).</summary>
     public const string RateLimited = "rate_limited";
 
-    /// <summary>503: models and index not loaded (yet).</summary>
+    /// <summary>503: every analysis slot and waiting place is taken (with <c>Retry-After</c>); decided before the body is read.</summary>
+    public const string Busy = "busy";
+
+    /// <summary>400: a form the page cannot use (too many parts, an overlong field, malformed part headers).</summary>
+    public const string BadForm = "bad_form";
+
+    /// <summary>503: models and index not loaded (yet; with <c>Retry-After</c> while loading).</summary>
     public const string Unavailable = "unavailable";
 
     /// <summary>404: no such route, style, thumbnail or result.</summary>
@@ -32,7 +38,7 @@ public static class WebErrorCodes
         "too_large" => StatusCodes.Status413PayloadTooLarge,
         "unsupported_format" => StatusCodes.Status415UnsupportedMediaType,
         RateLimited => StatusCodes.Status429TooManyRequests,
-        Unavailable => StatusCodes.Status503ServiceUnavailable,
+        Unavailable or Busy => StatusCodes.Status503ServiceUnavailable,
         NotFound => StatusCodes.Status404NotFound,
         Expired => StatusCodes.Status410Gone,
         Internal => StatusCodes.Status500InternalServerError,

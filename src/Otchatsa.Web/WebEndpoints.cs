@@ -42,28 +42,28 @@ internal static class WebEndpoints
     private static async Task<IResult> RecommendForm(
         HttpContext context, IAntiforgery antiforgery, WebRuntime runtime, ResultStore results, AnalysisGate gate, IOptions<WebOptions> options)
     {
-        var upload = await Uploads.ReadAsync(context, options.Value.MaxRequestBytes).ConfigureAwait(false);
-        if (upload.ErrorCode == ImageErrorCode.TooLarge.ToWire() && upload.Form is null)
+        var (upload, admission) = await AdmitAndReadAsync(context, runtime, gate, options.Value).ConfigureAwait(false);
+        using (admission)
+        using (upload)
         {
-            return Respond.ErrorPage(context, upload.ErrorCode);
+            if (upload.Form is not null && !await antiforgery.IsRequestValidAsync(context).ConfigureAwait(false))
+            {
+                return Respond.ErrorPage(context, WebErrorCodes.BadRequest);
+            }
+            if (upload.ErrorCode is not null)
+            {
+                return Answer(context, Respond.ErrorPage(context, upload.ErrorCode));
+            }
+            var outcome = await AnalyzeAsync(context, runtime, gate, options.Value, upload.Photo).ConfigureAwait(false);
+            if (outcome.ErrorCode is not null)
+            {
+                return Respond.ErrorPage(context, outcome.ErrorCode);
+            }
+            var id = results.Add(outcome.View!);
+            // 303 so a reload of the result page never re-posts the photo.
+            context.Response.Headers.Location = $"/r/{id}";
+            return Results.StatusCode(StatusCodes.Status303SeeOther);
         }
-        if (upload.Form is not null && !await antiforgery.IsRequestValidAsync(context).ConfigureAwait(false))
-        {
-            return Respond.ErrorPage(context, WebErrorCodes.BadRequest);
-        }
-        if (upload.ErrorCode is not null)
-        {
-            return Respond.ErrorPage(context, upload.ErrorCode);
-        }
-        var outcome = await AnalyzeAsync(context, runtime, gate, options.Value, upload.Bytes!).ConfigureAwait(false);
-        if (outcome.ErrorCode is not null)
-        {
-            return Respond.ErrorPage(context, outcome.ErrorCode);
-        }
-        var id = results.Add(outcome.View!);
-        // 303 so a reload of the result page never re-posts the photo.
-        context.Response.Headers.Location = $"/r/{id}";
-        return Results.StatusCode(StatusCodes.Status303SeeOther);
     }
 
     private static IResult ResultPage(HttpContext context, string id, ResultStore results)
@@ -173,35 +173,140 @@ internal static class WebEndpoints
 
     private static async Task<IResult> ApiRecommend(HttpContext context, WebRuntime runtime, AnalysisGate gate, IOptions<WebOptions> options)
     {
-        var upload = await Uploads.ReadAsync(context, options.Value.MaxRequestBytes).ConfigureAwait(false);
-        if (upload.ErrorCode is not null)
+        var (upload, admission) = await AdmitAndReadAsync(context, runtime, gate, options.Value).ConfigureAwait(false);
+        using (admission)
+        using (upload)
         {
-            return Respond.JsonFailure(upload.Name, upload.ErrorCode, upload.ErrorMessage ?? "");
+            if (upload.ErrorCode is not null)
+            {
+                return Answer(context, Respond.JsonFailure(upload.Name, upload.ErrorCode, upload.ErrorMessage ?? ""));
+            }
+            var outcome = await AnalyzeAsync(context, runtime, gate, options.Value, upload.Photo).ConfigureAwait(false);
+            return outcome.ErrorCode is not null
+                ? Respond.JsonFailure(upload.Name, outcome.ErrorCode, outcome.ErrorMessage ?? "")
+                : Results.Text(RecommendJson.From(upload.Name, outcome.Result!).ToJsonLine(), Respond.JsonType, System.Text.Encoding.UTF8);
         }
-        var outcome = await AnalyzeAsync(context, runtime, gate, options.Value, upload.Bytes!).ConfigureAwait(false);
-        return outcome.ErrorCode is not null
-            ? Respond.JsonFailure(upload.Name, outcome.ErrorCode, outcome.ErrorMessage ?? "")
-            : Results.Text(RecommendJson.From(upload.Name, outcome.Result!).ToJsonLine(), Respond.JsonType, System.Text.Encoding.UTF8);
+    }
+
+    /// <summary>Retry-After while the engine loads (loading takes seconds).</summary>
+    private const string LoadingRetryAfterSeconds = "5";
+
+    /// <summary>
+    /// Everything that can turn an upload away is decided before its body is read (the per-client rate limit ran
+    /// earlier, in the middleware): the engine must be loaded, the declared length within the limit, and a place free
+    /// in the <see cref="AnalysisGate"/> — 503 with <c>Retry-After</c> otherwise. Only then is the body streamed into
+    /// a buffer lent by the gate. The returned admission (null when refused) is held until the request is answered.
+    /// </summary>
+    private static async Task<(Upload Upload, IDisposable? Admission)> AdmitAndReadAsync(
+        HttpContext context, WebRuntime runtime, AnalysisGate gate, WebOptions options)
+    {
+        if (runtime.Current is null)
+        {
+            RefuseUnread(context, options.MaxRequestBytes);
+            if (!runtime.Loaded.IsCompleted)
+            {
+                context.Response.Headers.RetryAfter = LoadingRetryAfterSeconds;
+                return (Upload.Failed(WebErrorCodes.Unavailable, "The models and the index are still loading."), null);
+            }
+            return (Upload.Failed(WebErrorCodes.Unavailable, "The engine could not be loaded."), null);
+        }
+        if (Uploads.Check(context.Request, options.MaxRequestBytes) is { } refused)
+        {
+            RefuseUnread(context, options.MaxRequestBytes);
+            return (refused, null);
+        }
+        var admission = gate.TryAdmit();
+        if (!admission.IsAcquired)
+        {
+            admission.Dispose();
+            RefuseUnread(context, options.MaxRequestBytes);
+            return (Busy(context, gate), null);
+        }
+        try
+        {
+            return (await Uploads.ReadAsync(context, gate.MaxUploadBytes, gate.Buffers).ConfigureAwait(false), admission);
+        }
+        catch
+        {
+            admission.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// For an upload refused before its body was read. A declared oversize body is never read: the connection is
+    /// closed after the answer. Otherwise the answer goes out first and the rest of the body is then read into a small
+    /// scratch buffer and dropped, so the client (which may still be sending) sees the answer and the connection stays
+    /// usable; a client that sent <c>Expect: 100-continue</c> is not asked for the body at all.
+    /// </summary>
+    internal static void RefuseUnread(HttpContext context, long maxBytes)
+    {
+        var request = context.Request;
+        if (request.ContentLength is not > 0 && request.Headers.TransferEncoding.Count == 0)
+        {
+            return;
+        }
+        if (request.ContentLength > maxBytes
+            || request.Headers.Expect.ToString().Contains("100-continue", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.Headers.Connection = "close";
+            return;
+        }
+        context.Items[DiscardBodyKey] = true;
+    }
+
+    private static readonly object DiscardBodyKey = new();
+
+    /// <summary>Runs <paramref name="answer"/>, then discards the unread body when <see cref="RefuseUnread"/> asked for it.</summary>
+    internal static IResult Answer(HttpContext context, IResult answer) =>
+        context.Items.ContainsKey(DiscardBodyKey) ? new AnswerThenDiscardBody(answer) : answer;
+
+    private sealed class AnswerThenDiscardBody(IResult answer) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            await answer.ExecuteAsync(httpContext).ConfigureAwait(false);
+            await httpContext.Response.CompleteAsync().ConfigureAwait(false);
+            var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
+            {
+                // Bounded by the server's body size limit and minimum data rate.
+                while (await httpContext.Request.Body.ReadAsync(scratch, httpContext.RequestAborted).ConfigureAwait(false) > 0)
+                {
+                }
+            }
+            catch (Exception ex) when (ex is IOException or BadHttpRequestException or OperationCanceledException or InvalidOperationException)
+            {
+                // The client went away or sent too much: nothing to answer any more.
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+            }
+        }
+    }
+
+    private static Upload Busy(HttpContext context, AnalysisGate gate)
+    {
+        context.Response.Headers.RetryAfter = ((int)gate.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Upload.Failed(WebErrorCodes.Busy, "Every analysis slot is busy; retry after the time in Retry-After.");
     }
 
     private sealed record Outcome(RecommendResult? Result, ResultView? View, string? ErrorCode, string? ErrorMessage);
 
-    private static async Task<Outcome> AnalyzeAsync(HttpContext context, WebRuntime runtime, AnalysisGate gate, WebOptions options, byte[] photo)
+    private static async Task<Outcome> AnalyzeAsync(HttpContext context, WebRuntime runtime, AnalysisGate gate, WebOptions options, ReadOnlyMemory<byte> photo)
     {
-        var current = runtime.Current;
-        if (current is null)
+        var current = runtime.Current!;
+        // Only admitted requests wait here, so this queue never overflows; it only keeps them in arrival order.
+        using var slot = await gate.WaitForSlotAsync(context.RequestAborted).ConfigureAwait(false);
+        if (!slot.IsAcquired)
         {
-            return new Outcome(null, null, WebErrorCodes.Unavailable,
-                runtime.Loaded.IsCompleted ? "The engine could not be loaded." : "The models and the index are still loading.");
-        }
-        using var lease = await gate.EnterAsync(context.RequestAborted).ConfigureAwait(false);
-        if (!lease.IsAcquired)
-        {
-            return new Outcome(null, null, WebErrorCodes.RateLimited, "Every analysis slot is busy; retry in a few seconds.");
+            var busy = Busy(context, gate);
+            return new Outcome(null, null, busy.ErrorCode, busy.ErrorMessage);
         }
         try
         {
-            var (result, view) = PhotoAnalyzer.Analyze(current, Strategies.Create(options.Strategy), photo);
+            var (result, view) = gate.Timed(() => PhotoAnalyzer.Analyze(current, Strategies.Create(options.Strategy), photo.Span));
             return new Outcome(result, view, null, null);
         }
         catch (ImageRejectedException ex)

@@ -40,6 +40,9 @@ public static class WebFrontEnd
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            // What Kestrel buffers per connection ahead of the page (default 1 MB): with many uploads arriving at once
+            // this, not the page, would hold the memory; uploads are read as they arrive anyway.
+            kestrel.Limits.MaxRequestBufferSize = 64 * 1024;
         });
         // Per-request framework logs would drown the worker's own; warnings and errors still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

@@ -37,7 +37,7 @@ public static class WebServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<WebOptions>>().Value;
-            return new AnalysisGate(o.MaxConcurrentAnalyses, o.AnalysisQueue);
+            return new AnalysisGate(o.MaxConcurrentAnalyses, o.AnalysisQueue, o.MaxRequestBytes, sp.GetService<TimeProvider>());
         });
         services.AddAntiforgery(o =>
         {
@@ -58,7 +58,10 @@ public static class WebServiceCollectionExtensions
             {
                 var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? retry.TotalSeconds : o.RateLimitWindow.TotalSeconds;
                 rejected.HttpContext.Response.Headers.RetryAfter = Math.Ceiling(seconds).ToString(CultureInfo.InvariantCulture);
-                return new ValueTask(Respond.Error(rejected.HttpContext, WebErrorCodes.RateLimited, "Too many photos from this client; wait and retry.")
+                // Like every refusal made before the body is read: answer first, then drop the unread body.
+                WebEndpoints.RefuseUnread(rejected.HttpContext, o.MaxRequestBytes);
+                return new ValueTask(WebEndpoints.Answer(rejected.HttpContext,
+                        Respond.Error(rejected.HttpContext, WebErrorCodes.RateLimited, "Too many photos from this client; wait and retry."))
                     .ExecuteAsync(rejected.HttpContext));
             };
         });
@@ -123,22 +126,6 @@ public static class WebServiceCollectionExtensions
     /// <summary>The rate-limit partition: the remote address (behind a proxy, configure forwarded headers first).</summary>
     private static string ClientKey(HttpContext context) =>
         context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-}
-
-/// <summary>Bounds concurrent analyses across all clients; the engine is CPU-bound, so extra requests only wait.</summary>
-public sealed class AnalysisGate(int permits, int queue) : IDisposable
-{
-    private readonly ConcurrencyLimiter _limiter = new(new ConcurrencyLimiterOptions
-    {
-        PermitLimit = permits,
-        QueueLimit = queue,
-        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-    });
-
-    /// <summary>A lease to hold while analysing; <see cref="RateLimitLease.IsAcquired"/> is false when the queue is full.</summary>
-    public ValueTask<RateLimitLease> EnterAsync(CancellationToken cancellationToken) => _limiter.AcquireAsync(1, cancellationToken);
-
-    public void Dispose() => _limiter.Dispose();
 }
 
 /// <summary>Headers on every response: a strict CSP (no inline script or style), nosniff, no framing, no referrer.</summary>

@@ -132,6 +132,7 @@ public sealed class WebApiTests
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, early.StatusCode);
             Assert.Contains("\"code\":\"unavailable\"", await early.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.True(early.Headers.RetryAfter is not null, "Retry-After missing while loading");
         }
 
         gate.Set();
