@@ -9,15 +9,20 @@ public sealed class DefaultHeadTests
     private static string HeadPath => Path.Combine(TestPaths.RepoRoot, "models", "style_head.onnx");
 
     [Fact]
-    public void The_committed_head_names_only_styles_with_at_least_forty_examples_as_its_card_says()
+    public void The_committed_head_names_all_23_styles_with_the_examples_and_calibration_its_card_lists()
     {
         var card = StyleHeadCard.Load(StyleHeadCard.PathFor(HeadPath));
         using var head = OnnxStyleHead.Load(HeadPath);
 
+        Assert.Equal(Otchatsa.Styles.StyleTaxonomy.All.Select(s => s.Id), head.Classes.Select(c => c.Id));
         Assert.Equal(card.Classes.Select(c => c.Id), head.Classes.Select(c => c.Id));
         Assert.All(card.Classes, c => Assert.True(c.Examples >= card.Trainer.MinExamplesPerClass, $"{c.Id}: {c.Examples}"));
+        Assert.All(card.Classes, c => Assert.Equal(c.Examples, head.Examples[c.Id]));
         Assert.Equal(card.EmbeddingView, head.EmbeddingView);
         Assert.NotNull(card.CrossValidation);
+        Assert.NotNull(card.Calibration);
+        Assert.Equal(card.Calibration!.UnsureBelow, head.UnsureBelow, 5);
+        Assert.Equal(card.Calibration.OutfitThreshold, head.OutfitThreshold!.Value, 5);
     }
 
     [Fact]
