@@ -28,7 +28,13 @@ public sealed record CalibrationFit(
     float UnsureBelow,
     float ParentSureAbove,
     float OutfitThreshold,
-    string FittedOn);
+    string FittedOn)
+{
+    /// <summary>Share of real outfits (out of fold, in-studio / other-background) the rule calls "not an outfit".</summary>
+    public double NotAnOutfitInStudio { get; init; }
+
+    public double NotAnOutfitOtherBackground { get; init; }
+}
 
 /// <summary>All numbers of one embedding view.</summary>
 public sealed record ViewResult(string View, int Folds, int Photos, IReadOnlyList<ConditionResult> Conditions, double Seconds)
@@ -112,7 +118,7 @@ public static class CrossValidation
 
     private sealed record Record(
         int Fold, string Condition, string Source, LabelledPhoto Photo, float[] Vector, Neighbor[] Neighbors,
-        float[] Head, float[] Mixed, float Outfit, float TopSimilarity, IReadOnlyList<Styles.FashionStyle> Classes);
+        float[] Head, float[] Mixed, float Outfit, float TopSimilarity, IReadOnlyList<Styles.FashionStyle> Classes, bool Person = true);
 
     public static ViewResult Run(IReadOnlyList<PhotoSample> samples, CrossValidationSettings settings, CancellationToken cancellationToken = default)
     {
@@ -131,6 +137,7 @@ public static class CrossValidation
         }
         var strategies = settings.Strategies.Select(s => CreateStrategy(s, settings.Blend)).ToArray();
         var records = new List<Record>();
+        var byIndex = samples.ToDictionary(s => s.Photo.Index);
         var indexes = new List<CatalogIndex>();
         try
         {
@@ -151,8 +158,9 @@ public static class CrossValidation
                         var neighbors = index.Search(vector, settings.Blend.Candidates).ToArray();
                         var h = head.Probabilities([vector])[0];
                         var m = Ordered(mixed.Classify(vector, neighbors), head.Classes);
+                                var person = (set == QuerySets.InStudio ? byIndex[photo.Index].InStudio : byIndex[photo.Index].OtherBackground!).Person.Found;
                         records.Add(new Record(fold, name, source, photo, vector, neighbors, h, m, head.OutfitSimilarity(vector) ?? 1f,
-                            mixed.TopLabelledSimilarity(neighbors), head.Classes));
+                            mixed.TopLabelledSimilarity(neighbors), head.Classes, person));
                     }
                 }
             }
@@ -214,6 +222,11 @@ public static class CrossValidation
             }
             outfitScores.Sort();
             var outfitThreshold = outfitScores.Count == 0 ? 0f : outfitScores[(int)Math.Floor(settings.OutfitFalseRate * (outfitScores.Count - 1))];
+            double FalseRate(string set)
+            {
+                var rs = records.Where(r => r.Condition.EndsWith(set, StringComparison.Ordinal)).ToArray();
+                return rs.Length == 0 ? 0 : rs.Count(r => r.Outfit < (r.Person ? outfitThreshold - Pipeline.OutfitRecommender.NotAnOutfitPersonMargin : outfitThreshold)) / (double)rs.Length;
+            }
             return new ViewResult(
                 settings.View.Name,
                 settings.Folds,
@@ -226,7 +239,11 @@ public static class CrossValidation
                     Calibration.SureThreshold(answers, settings.SurePrecision),
                     Calibration.SureThreshold(parentAnswers, settings.SurePrecision),
                     outfitThreshold,
-                    settings.CalibrateOn is not null && sources.Contains(settings.CalibrateOn) ? settings.CalibrateOn : "all"),
+                    settings.CalibrateOn is not null && sources.Contains(settings.CalibrateOn) ? settings.CalibrateOn : "all")
+                {
+                    NotAnOutfitInStudio = FalseRate(QuerySets.InStudio),
+                    NotAnOutfitOtherBackground = FalseRate(QuerySets.OtherBackground),
+                },
             };
         }
         finally
@@ -318,27 +335,17 @@ public static class CrossValidation
     }
 
     /// <summary>
-    /// Training examples: the in-studio vector of every labelled photo, with its augmentations — the view without
-    /// mirror averaging (when the view averages) and its person on another backdrop (when extracted).
+    /// Training examples: the in-studio vector of every labelled photo, with its augmentation — the view without
+    /// mirror averaging (when the view averages). Other-background vectors stay evaluation queries, so that
+    /// cross-validation trains exactly what <c>style train</c> does.
     /// </summary>
     public static IReadOnlyList<StyleExample> Examples(IReadOnlyList<PhotoSample> samples, EmbeddingSettings view) =>
         samples.Where(s => s.Photo.Style is not null)
             .Select(s => new StyleExample(s.InStudio.Vector(view), s.Photo.Style!, s.Photo.Substyle, Augmentations(s, view)))
             .ToArray();
 
-    private static float[][] Augmentations(PhotoSample sample, EmbeddingSettings view)
-    {
-        var extra = new List<float[]>();
-        if (view.FlipAverage)
-        {
-            extra.Add(sample.InStudio.Vector(view with { FlipAverage = false }));
-        }
-        if (sample.OtherBackground is not null)
-        {
-            extra.Add(sample.OtherBackground.Vector(view));
-        }
-        return [.. extra];
-    }
+    private static float[][] Augmentations(PhotoSample sample, EmbeddingSettings view) =>
+        view.FlipAverage ? [sample.InStudio.Vector(view with { FlipAverage = false })] : [];
 
     /// <summary>An in-memory index of the samples' in-studio vectors, as <c>index build</c> would store them.</summary>
     public static CatalogIndex BuildIndex(IReadOnlyList<PhotoSample> samples, EmbeddingSettings view)

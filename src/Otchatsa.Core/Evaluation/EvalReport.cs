@@ -142,7 +142,7 @@ public sealed record EvalReport(
         {
             var fit = view.Calibration!;
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"Calibration ({view.View}, fitted on the {fit.FittedOn} folds' out-of-fold predictions, cross-fitted per fold for the numbers above): head temperature {fit.HeadTemperature:F2}, mixed temperature {fit.MixTemperature:F2}; \"not sure\" below {fit.UnsureBelow:F2} (answers above were right ≥ 60 % of the time; 1.00 = never sure), parent named as certain from {fit.ParentSureAbove:F2}; \"not an outfit\" below a prototype similarity of {fit.OutfitThreshold:F3} (0.5 % of real outfits out of fold).");
+                $"Calibration ({view.View}, fitted on the {fit.FittedOn} folds' out-of-fold predictions, cross-fitted per fold for the numbers above): head temperature {fit.HeadTemperature:F2}, mixed temperature {fit.MixTemperature:F2}; \"not sure\" below {fit.UnsureBelow:F2} (answers above were right ≥ 60 % of the time; 1.00 = never sure), parent named as certain from {fit.ParentSureAbove:F2}; \"not an outfit\" below a prototype similarity of {fit.OutfitThreshold:F3} (0.5 % of real outfits out of fold); with the person rule, real outfits called \"not an outfit\" out of fold: {fit.NotAnOutfitInStudio:P1} in-studio, {fit.NotAnOutfitOtherBackground:P1} on other backgrounds.");
             md.AppendLine();
         }
         if (Coverage is not null)

@@ -35,11 +35,10 @@ public sealed partial class WebPageTests
         Assert.Equal(9, ThumbImage().Matches(html).Count);
         Assert.Equal(3, Regex.Count(html, "<li class=\"mall\">"));
         Assert.Contains($"href=\"{location}/photo\"", html, StringComparison.Ordinal);
-        // The demo index has no style labels and no trained head: the page says so instead of naming a style.
-        if (DemoIndex.Runtime.Recommender.Classifier.Classes.Count == 0)
-        {
-            Assert.Contains("id=\"no-style\"", html, StringComparison.Ordinal);
-        }
+        // The demo query is a Fashion-MNIST product shot: the page says it is not an outfit and draws no person box.
+        Assert.Contains("id=\"not-an-outfit\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"person-box\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"style-name\"", html, StringComparison.Ordinal);
         Assert.Contains("id=\"try-another\"", html, StringComparison.Ordinal);
 
         using var photo = await host.Client.GetAsync(new Uri(location + "/photo", UriKind.Relative));
