@@ -91,7 +91,8 @@ public sealed record EvalReport(
                 md.AppendLine();
                 md.AppendLine("| style | precision | recall | F1 | support |");
                 md.AppendLine("|---|---|---|---|---|");
-                foreach (var k in c.Style.PerClass)
+                // Styles neither present nor ever predicted in these queries carry no information: left out.
+                foreach (var k in c.Style.PerClass.Where(k => k.Support > 0 || k.Precision > 0 || c.Style.Confusion.Any(row => row[c.Style.Classes.ToList().IndexOf(k.Id)] > 0)))
                 {
                     md.AppendLine(CultureInfo.InvariantCulture, $"| {k.Id} | {k.Precision:F3} | {k.Recall:F3} | {k.F1:F3} | {k.Support} |");
                 }
