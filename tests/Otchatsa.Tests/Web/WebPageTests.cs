@@ -141,6 +141,23 @@ public sealed partial class WebPageTests
     }
 
     [Fact]
+    public async Task The_home_page_lists_all_23_styles_with_the_photos_the_head_learnt_each_from()
+    {
+        await using var host = await WebTestHost.StartAsync();
+        await host.Runtime.Loaded;
+        var seen = ((Otchatsa.Recommending.IStyleHeadInfo)DemoIndex.Runtime.Recommender.Classifier).Examples;
+
+        var html = await host.Client.GetStringAsync(new Uri("/?lang=en", UriKind.Relative));
+
+        Assert.Equal(23, Regex.Count(html, "class=\"style-card\""));
+        Assert.Equal(23, Regex.Count(html, "class=\"small examples-seen\""));
+        foreach (var style in Otchatsa.Styles.StyleTaxonomy.All)
+        {
+            Assert.Matches($"href=\"/styles/{style.Id}\">[^<]*<strong>[^<]+</strong><span>[^<]+</span><span class=\"small examples-seen\">{seen[style.Id]} photos learnt from</span>", html);
+        }
+    }
+
+    [Fact]
     public async Task Pages_say_the_engine_is_warming_up_until_it_has_loaded()
     {
         using var gate = new ManualResetEventSlim();
