@@ -128,7 +128,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
             Trainer = new CardTrainer(
                 options.Algorithm == StyleHeadAlgorithm.MlNet
                     ? "ML.NET LbfgsMaximumEntropy on standardised embeddings (folded into the ONNX weights)"
-                    : "softmax regression (L-BFGS) on standardised embeddings, soft sub-style targets, parent term, nearest-class-mean logits, feature-space augmentation (folded into the ONNX weights)",
+                    : SoftmaxDescription(options),
                 options.L2, options.SubstyleWeight, options.BalanceClasses, options.MinExamples)
             {
                 Options = options,
@@ -142,6 +142,28 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
         console.MarkupLineInterpolated(
             $"[green]Style head[/] {outPath}: {card.Classes.Count} styles ({string.Join(", ", card.Classes.Select(c => $"{c.Id} {c.Examples}"))}); view {view.Name}; ONNX vs trainer max |Δp| {maxDifference:E1}.");
         return 0;
+    }
+
+    private static string SoftmaxDescription(StyleHeadOptions o)
+    {
+        var parts = new List<string> { "softmax regression (L-BFGS) on standardised embeddings" };
+        if (o.SubstyleWeight > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"sub-style as a {o.SubstyleWeight:0.##} soft target"));
+        }
+        if (o.AugmentWeight > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"unmirrored view as {o.AugmentWeight:0.##}-weighted extra examples"));
+        }
+        if (o.ParentWeight > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"parent term {o.ParentWeight:0.##}"));
+        }
+        if (o.PrototypeWeight > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"nearest-class-mean logits ×{o.PrototypeWeight:0.##}"));
+        }
+        return string.Join(", ", parts) + "; calibrated by a temperature fitted on the folds (all folded into the ONNX weights)";
     }
 
     /// <summary>The largest probability difference between ML.NET and ONNX Runtime on the training examples.</summary>

@@ -48,7 +48,7 @@ public sealed class OutfitRecommender(OutfitEngine engine, ICatalogView catalog,
         var classifyMs = clock.Elapsed.TotalMilliseconds;
         clock.Restart();
         var malls = strategy.Recommend(Catalog, analysis.Embedding, styles, neighbors);
-        if (malls.Count == 0 && styles.Count == 0)
+        if (malls.Count == 0 && notAnOutfit)
         {
             // Without a style the seed rule has nothing to rank by; the most similar items are still worth showing.
             malls = new BlendStrategy().Recommend(Catalog, analysis.Embedding, styles, neighbors);
