@@ -44,6 +44,7 @@ internal static class Pages
         var classes = current?.Recommender.Classifier.Classes;
         // With no style known at all, one sentence says so instead of marking all 23 cards.
         var known = classes is { Count: > 0 } ? classes.Select(s => s.Id).ToHashSet() : null;
+        var seen = (current?.Recommender.Classifier as IStyleHeadInfo)?.Examples;
         var noneKnown = classes is { Count: 0 }
             ? Html.Of($"""<p class="small" id="no-styles-known">{t.NoStylesKnown}</p>""")
             : Html.Empty;
@@ -53,7 +54,7 @@ internal static class Pages
         var groups = StyleTaxonomy.Parents.Select(parent => Html.Of($"""
             <section class="parent">
             <h3>{t.ParentName(parent)}</h3>
-            <ul class="style-grid">{StyleTaxonomy.All.Where(s => s.Parent == parent.Id).Select(s => StyleCard(t, s, known))}</ul>
+            <ul class="style-grid">{StyleTaxonomy.All.Where(s => s.Parent == parent.Id).Select(s => StyleCard(t, s, known, seen))}</ul>
             </section>
             """));
         return Html.Of($"""
@@ -84,12 +85,13 @@ internal static class Pages
             """);
     }
 
-    private static Html StyleCard(Texts t, FashionStyle style, HashSet<string>? known)
+    private static Html StyleCard(Texts t, FashionStyle style, HashSet<string>? known, IReadOnlyDictionary<string, int>? seen)
     {
         var unknown = known is not null && !known.Contains(style.Id);
+        var count = seen is not null && seen.TryGetValue(style.Id, out var n) ? Html.Of($"""<span class="small examples-seen">{n} {t.ExamplesSeen}</span>""") : Html.Empty;
         return Html.Of($"""
             <li><a class="style-card{(unknown ? " unknown" : "")}" href="/styles/{style.Id}">
-            <strong>{t.StyleName(style)}</strong><span>{t.StyleOtherName(style)}</span>{Html.When(unknown, Html.Of($"<em>{t.NotRecognised}</em>"))}
+            <strong>{t.StyleName(style)}</strong><span>{t.StyleOtherName(style)}</span>{count}{Html.When(unknown, Html.Of($"<em>{t.NotRecognised}</em>"))}
             </a></li>
             """);
     }
@@ -98,12 +100,15 @@ internal static class Pages
     {
         var rec = view.Recommendation;
         var box = view.Box;
-        var style = rec.Style is null
+        var style = rec.NotAnOutfit
+            ? Html.Of($"""<p class="no-style" id="not-an-outfit">{t.NotAnOutfit}</p>""")
+            : rec.Style is null
             ? Html.Of($"""<p class="no-style" id="no-style">{t.NoStyle}</p>""")
             : Html.Of($"""
                 <p class="style-name" id="style-name"><a href="/styles/{rec.Style.Style.Id}"><strong>{t.StyleName(rec.Style.Style)}</strong> <span>{t.StyleOtherName(rec.Style.Style)}</span></a></p>
                 {Meter(t.Confidence, rec.Style.Score)}
-                {Html.When(rec.Unsure, Html.Of($"""<p class="small">{t.Unsure}</p>"""))}
+                {Html.When(rec.Unsure, Html.Of($"""<p class="small" id="unsure">{t.Unsure}</p>"""))}
+                {Html.When(rec.Parent is not null, Html.Of($"""<p class="small" id="sure-parent">{t.SureParent} <strong>{(rec.Parent is null ? "" : t.ParentName(rec.Parent))}</strong></p>"""))}
                 """);
         var runnerUps = rec.TopStyles.Skip(1).ToArray();
         var runnerUpList = runnerUps.Length == 0 || rec.Style is null

@@ -29,7 +29,8 @@ internal static class PhotoAnalyzer
             display,
             analysis.Width,
             analysis.Height,
-            analysis.Person.Found,
+            // Not an outfit: no person is claimed, so no box is drawn (around a shoe, say).
+            analysis.Person.Found && !result.Recommendation.NotAnOutfit,
             [box.Left, box.Top, box.Width, box.Height],
             result.Recommendation);
         return (result, view);

@@ -42,6 +42,9 @@ public sealed record Texts
     public required string RunnerUps { get; init; }
     public required string Unsure { get; init; }
     public required string NoStyle { get; init; }
+    public required string NotAnOutfit { get; init; }
+    public required string SureParent { get; init; }
+    public required string ExamplesSeen { get; init; }
     public required string MallsHeading { get; init; }
     public required string MallMatch { get; init; }
     public required string StyleShare { get; init; }
@@ -91,6 +94,9 @@ public sealed record Texts
         RunnerUps = "Also close",
         Unsure = "Not very sure — the closest styles are listed below.",
         NoStyle = "Couldn't tell the style of this outfit, but here is what looks like it.",
+        NotAnOutfit = "This doesn't look like an outfit photo, so no style is named; here are the most similar items anyway.",
+        SureParent = "Surely in this family:",
+        ExamplesSeen = "photos learnt from",
         MallsHeading = "Three malls for this look",
         MallMatch = "closest look",
         StyleShare = "of its photos in this style",
@@ -156,6 +162,9 @@ public sealed record Texts
         RunnerUps = "비슷한 스타일",
         Unsure = "확신이 높지 않아요. 가까운 스타일을 아래에 함께 보여 드립니다.",
         NoStyle = "이 코디의 스타일은 알아내지 못했지만, 닮은 상품을 찾아 보았어요.",
+        NotAnOutfit = "코디 사진이 아닌 것 같아 스타일은 말하지 않을게요. 그래도 가장 닮은 상품을 보여 드려요.",
+        SureParent = "이 계열인 것은 확실해요:",
+        ExamplesSeen = "학습한 사진",
         MallsHeading = "이 분위기의 쇼핑몰 세 곳",
         MallMatch = "가장 비슷한 상품",
         StyleShare = "의 사진이 이 스타일",

@@ -6,16 +6,19 @@ namespace Otchatsa.Cli.Commands;
 /// <summary>The human-readable form of one answer.</summary>
 internal static class AnswerText
 {
-    public static void Write(IAnsiConsole console, RecommendJson line)
+    public static void Write(IAnsiConsole console, RecommendJson line, RecommendResult? result = null)
     {
         if (!line.Ok)
         {
             console.MarkupLineInterpolated($"[red]{line.Image}[/]: {line.Error!.Message} ({line.Error.Code})");
             return;
         }
-        var unsure = line.Style is not null && line.Style.Score < OutfitRecommender.UnsureBelow;
-        var style = line.Style is null ? "no style (the index has no labelled photos and no style head is installed)"
-            : unsure ? $"not sure of the style; closest: {line.Style.NameEn} / {line.Style.NameKo} ({line.Style.Score:P0})"
+        var rec = result?.Recommendation;
+        var unsure = line.Style is not null && (rec?.Unsure ?? line.Style.Score < OutfitRecommender.DefaultUnsureBelow);
+        var parent = rec?.Parent is { } p ? $"; {p.NameEn} / {p.NameKo} for sure" : "";
+        var style = rec?.NotAnOutfit == true ? "this doesn't look like an outfit photo; the most similar items are below"
+            : line.Style is null ? "no style (the index has no labelled photos and no style head is installed)"
+            : unsure ? $"not sure of the style{parent}; closest: {line.Style.NameEn} / {line.Style.NameKo} ({line.Style.Score:P0})"
             : $"{line.Style.NameEn} / {line.Style.NameKo} ({line.Style.Score:P0})";
         console.MarkupLineInterpolated($"[bold]{line.Image}[/]: {style}");
         if (line.TopStyles is { Count: > 1 })

@@ -115,7 +115,7 @@ internal sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             await File.WriteAllBytesAsync(collagePath, collage.Bytes, cancellationToken);
 
             console.MarkupLineInterpolated($"[bold]Query:[/] {query}");
-            AnswerText.Write(console, line);
+            AnswerText.Write(console, line, result);
             console.MarkupLineInterpolated($"[bold]Collage of the nine items:[/] {collagePath} ({collage.Width}×{collage.Height})");
         }
         return 0;

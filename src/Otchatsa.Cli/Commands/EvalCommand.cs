@@ -26,8 +26,8 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         public string? Index { get; init; }
 
         [CommandOption("--queries <CSV>")]
-        [Description("Labelled query manifest (with --folds: the whole data set).")]
-        public string Queries { get; init; } = "";
+        [Description("Labelled query manifest (with --folds: the whole data set; repeat it to cross-validate on several manifests together, reported per manifest).")]
+        public string[] Queries { get; init; } = [];
 
         [CommandOption("--folds <N>")]
         [Description("Product-disjoint cross-validation with N folds on --queries (head and index rebuilt per fold).")]
@@ -65,8 +65,32 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("Override blend options, e.g. StyleWeight=0.3,AffinityDepth=5 (for tuning).")]
         public string? Blend { get; init; }
 
+        [CommandOption("--head <SETTINGS>")]
+        [Description("Override style head options, e.g. PrototypeWeight=10,ParentWeight=0.5 (for tuning; names as in StyleHeadOptions).")]
+        public string? Head { get; init; }
+
         [CommandOption("--l2 <VALUE>")]
         public float? L2 { get; init; }
+
+        [CommandOption("--neighbour-weight <VALUE>")]
+        [Description("Share of the labelled-neighbour vote in the style (tuning).")]
+        public float NeighbourWeight { get; init; } = NeighbourMixedStyleClassifier.NeighbourWeight;
+
+        [CommandOption("--vote-prior <VALUE>")]
+        [Description("Divide the neighbour vote by the style's catalog count to this power (tuning).")]
+        public float VotePrior { get; init; } = NeighbourMixedStyleClassifier.VotePriorPower;
+
+        [CommandOption("--calibrate-on <SOURCE>")]
+        [Description("Manifest folder whose out-of-fold predictions fit the temperatures and thresholds (default kfashion23; 'all').")]
+        public string CalibrateOn { get; init; } = "kfashion23";
+
+        [CommandOption("--calibrate-slope")]
+        [Description("Let the mixed style's temperature depend on the closest labelled photo's similarity (tried; not the default).")]
+        public bool CalibrateSlope { get; init; }
+
+        [CommandOption("--evidence <VALUE>")]
+        [Description("Head as this many pseudo-votes against similarity-weighted neighbour votes (tuning; 0 = fixed share).")]
+        public float Evidence { get; init; } = NeighbourMixedStyleClassifier.EvidenceStrength;
 
         [CommandOption("--substyle-weight <VALUE>")]
         public float? SubstyleWeight { get; init; }
@@ -86,13 +110,17 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Queries))
+            if (Queries.Length == 0 || Queries.Any(string.IsNullOrWhiteSpace))
             {
                 return ValidationResult.Error("--queries is required.");
             }
             if (Folds is null == string.IsNullOrWhiteSpace(Index))
             {
                 return ValidationResult.Error("Give either --index <dir> or --folds <n>.");
+            }
+            if (Folds is null && Queries.Length > 1)
+            {
+                return ValidationResult.Error("Several --queries manifests need --folds.");
             }
             return Folds is < 2 ? ValidationResult.Error("--folds needs at least 2.") : ValidationResult.Success();
         }
@@ -104,10 +132,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         var strategy = settings.Strategy ?? Strategies.Default;
         var strategies = new[] { strategy, "seed" }.Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         var blend = ParseBlend(settings.Blend);
-        var photos = LabelledPhotos.Read(EmbedCommand.RequireFile(settings.Queries));
+        var photos = LabelledPhotos.ReadAll(settings.Queries.Select(EmbedCommand.RequireFile).ToArray());
         if (photos.Count == 0)
         {
-            throw new CliException($"'{settings.Queries}' has no usable photos.");
+            throw new CliException($"'{string.Join("', '", settings.Queries)}' has no usable photos.");
         }
         var otherBackgrounds = !settings.InStudioOnly;
         EvalReport report;
@@ -117,17 +145,19 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), views[0]);
             var extractor = FeatureExtractor.Create(engine, settings.Cache);
             var samples = EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>
-                LabelledPhotos.Extract(extractor, photos, views, otherBackgrounds, p, cancellationToken, settings.BackgroundEvery));
-            var head = new StyleHeadOptions { Seed = settings.Seed } with
+                LabelledPhotos.ExtractAll(extractor, settings.Queries, views, otherBackgrounds, p, cancellationToken, settings.BackgroundEvery));
+            var head = StyleTrainCommand.ParseHead(settings.Head) with { Seed = settings.Seed };
+            head = head with
             {
-                L2 = settings.L2 ?? new StyleHeadOptions().L2,
-                SubstyleWeight = settings.SubstyleWeight ?? new StyleHeadOptions().SubstyleWeight,
-                SquareRoot = settings.SquareRoot ?? new StyleHeadOptions().SquareRoot,
+                L2 = settings.L2 ?? head.L2,
+                SubstyleWeight = settings.SubstyleWeight ?? head.SubstyleWeight,
+                SquareRoot = settings.SquareRoot ?? head.SquareRoot,
             };
             var results = views.Select(view => CrossValidation.Run(samples, new CrossValidationSettings
             {
                 View = view, Folds = folds, Seed = settings.Seed, Head = head, Blend = blend, Strategies = strategies,
-                OtherBackgrounds = otherBackgrounds,
+                OtherBackgrounds = otherBackgrounds, NeighbourWeight = settings.NeighbourWeight, VotePriorPower = settings.VotePrior, EvidenceStrength = settings.Evidence,
+                CalibrateOn = settings.CalibrateOn == "all" ? null : settings.CalibrateOn, CalibrateSlope = settings.CalibrateSlope,
             }, cancellationToken)).ToArray();
             LatencyMetrics? latency = null;
             if (settings.Latency > 0)
@@ -141,7 +171,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
                 latency = Probes.Latency(recommender, CrossValidation.CreateStrategy(strategy, blend),
                     photos.Where(p => assignment[p.Index] == 0).Take(settings.Latency).Select(p => p.Path).ToArray());
             }
-            report = new EvalReport(CommandLine(), $"{folds}-fold product-disjoint cross-validation", settings.Queries, photos.Count,
+            report = new EvalReport(CommandLine(), $"{folds}-fold product-disjoint cross-validation", string.Join(" + ", settings.Queries), photos.Count,
                 strategy, results, Probes.Coverage(samples), latency, clock.Elapsed.TotalSeconds);
         }
         else
@@ -165,7 +195,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             var latency = settings.Latency > 0
                 ? Probes.Latency(runtime.Recommender, created[0], photos.Take(settings.Latency).Select(p => p.Path).ToArray())
                 : null;
-            report = new EvalReport(CommandLine(), $"index {settings.Index} (classifier: {runtime.Recommender.Classifier.Name})", settings.Queries,
+            report = new EvalReport(CommandLine(), $"index {settings.Index} (classifier: {runtime.Recommender.Classifier.Name})", settings.Queries[0],
                 photos.Count, strategy, [new ViewResult(view.Name, 0, photos.Count, conditions, clock.Elapsed.TotalSeconds)],
                 Probes.Coverage(samples), latency, clock.Elapsed.TotalSeconds);
         }
@@ -184,13 +214,24 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         {
             File.WriteAllBytes(heatmap, EvalReport.ConfusionPng(primary, $"{report.Views[0].View}, {report.Views[0].Conditions[0].Queries}"));
         }
-        File.WriteAllText(reportPath, report.ToMarkdown(primary.Classes.Count > 0 ? Path.GetFileName(heatmap) : null));
+        // Per condition with many styles (the 23-style sample): its own confusion heatmap and reliability diagram.
+        var figures = new Dictionary<string, IReadOnlyList<string>>();
+        foreach (var c in report.Views[0].Conditions.Where(c => c.Style.PerClass.Count(k => k.Support > 0) >= 10))
+        {
+            var slug = string.Concat(c.Queries.Select(ch => char.IsLetterOrDigit(ch) ? ch : '-'));
+            var confusion = Path.ChangeExtension(reportPath, $".{slug}.confusion.png");
+            var reliability = Path.ChangeExtension(reportPath, $".{slug}.reliability.png");
+            File.WriteAllBytes(confusion, EvalReport.ConfusionPng(c.Style, $"{report.Views[0].View}, {c.Queries}"));
+            File.WriteAllBytes(reliability, EvalReport.ReliabilityPng(c.Style, $"{report.Views[0].View}, {c.Queries}, as served"));
+            figures[c.Queries] = [Path.GetFileName(confusion), Path.GetFileName(reliability)];
+        }
+        File.WriteAllText(reportPath, report.ToMarkdown(primary.Classes.Count > 0 ? Path.GetFileName(heatmap) : null, figures));
         if (settings.Json)
         {
             Console.Out.WriteLine(report.ToJson());
         }
         var console = CliRunner.Human;
-        var table = new Table().AddColumns("view", "queries", "top-1", "top-3", "macro-F1");
+        var table = new Table().AddColumns("view", "queries", "top-1", "top-3", "macro-F1", "ECE", "named");
         var names = report.Views[0].Conditions[0].Strategies.Select(s => s.Strategy).ToArray();
         foreach (var s in names)
         {
@@ -204,11 +245,22 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         {
             foreach (var c in view.Conditions)
             {
-                table.AddRow([view.View, c.Queries, F(c.Style.Top1), F(c.Style.Top3), F(c.Style.MacroF1),
+                table.AddRow([view.View, c.Queries, F(c.Style.Top1), F(c.Style.Top3), F(c.Style.MacroF1), F(c.Style.Ece), $"{c.Style.ClassesNamed}",
                     .. c.Strategies.Select(s => F(s.MallRecallAt3)), .. c.Strategies.Select(s => F(s.GarmentPrecision))]);
+                if (c.HeadOnly is { } h)
+                {
+                    table.AddRow([view.View, c.Queries + " (head only)", F(h.Top1), F(h.Top3), F(h.MacroF1), F(h.Ece), $"{h.ClassesNamed}",
+                        .. c.Strategies.Select(_ => ""), .. c.Strategies.Select(_ => "")]);
+                }
             }
         }
         console.Write(table);
+        foreach (var view in report.Views.Where(v => v.Calibration is not null))
+        {
+            var fit = view.Calibration!;
+            console.MarkupLineInterpolated(
+                $"Calibration of {view.View} ({fit.FittedOn}): head T {fit.HeadTemperature:F2}, mixed T {fit.MixTemperature:F2} (slope {fit.MixTemperatureSlope:F0}); not sure below {fit.UnsureBelow:F2}; parent certain from {fit.ParentSureAbove:F2}; outfit similarity ≥ {fit.OutfitThreshold:F3}");
+        }
         console.MarkupLineInterpolated($"Report: {reportPath} ({report.Seconds:F0} s)");
     }
 
@@ -228,9 +280,11 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
     private static string CommandLine() => "otchatsa " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1));
 
     /// <summary>Parses <c>Name=value,…</c> into <see cref="BlendOptions"/> (property names as in the class).</summary>
-    internal static BlendOptions ParseBlend(string? text)
+    internal static BlendOptions ParseBlend(string? text) => ParseOptions(new BlendOptions(), text, "blend");
+
+    /// <summary>Sets <c>Name=value,…</c> on a fresh options object (property names as in its class; enums by name).</summary>
+    internal static T ParseOptions<T>(T options, string? text, string what) where T : class
     {
-        var options = new BlendOptions();
         if (string.IsNullOrWhiteSpace(text))
         {
             return options;
@@ -238,13 +292,22 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = pair.Split('=', 2, StringSplitOptions.TrimEntries);
-            var property = typeof(BlendOptions).GetProperty(parts[0], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
-            if (parts.Length != 2 || property is null)
+            var property = typeof(T).GetProperty(parts[0], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+            if (parts.Length != 2 || property is null || !property.CanWrite)
             {
-                throw new CliException($"Unknown blend option '{pair}'. Options: {string.Join(", ", typeof(BlendOptions).GetProperties().Select(p => p.Name))}.");
+                throw new CliException($"Unknown {what} option '{pair}'. Options: {string.Join(", ", typeof(T).GetProperties().Where(p => p.CanWrite).Select(p => p.Name))}.");
             }
-            // The options object is private to this run, so setting its init-only properties by reflection is safe.
-            property.SetValue(options, Convert.ChangeType(parts[1], property.PropertyType, CultureInfo.InvariantCulture));
+            try
+            {
+                // The options object is private to this run, so setting its init-only properties by reflection is safe.
+                property.SetValue(options, property.PropertyType.IsEnum
+                    ? Enum.Parse(property.PropertyType, parts[1], ignoreCase: true)
+                    : Convert.ChangeType(parts[1], property.PropertyType, CultureInfo.InvariantCulture));
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or InvalidCastException or OverflowException)
+            {
+                throw new CliException($"Bad value in {what} option '{pair}'.");
+            }
         }
         return options;
     }

@@ -70,7 +70,9 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
                     task.Value = p.Done;
                     task.Description = $"indexed {p.Indexed}, skipped {p.Skipped}";
                 });
-                summary = await builder.BuildAsync(catalog, outDir, progress: progress, cancellationToken: cancellationToken);
+                // Unlabelled rows get the style as served (the 23-style head mixed with the labelled rows' vote), so mall
+                // profiles and the seed strategy see the same styles as the answers.
+                summary = await builder.BuildAsync(catalog, outDir, view => StyleClassifiers.For(engine, view), progress, cancellationToken);
                 task.Value = task.MaxValue;
             });
         return summary!;

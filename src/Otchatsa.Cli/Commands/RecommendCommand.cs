@@ -44,7 +44,7 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
         foreach (var image in settings.Images)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (line, _) = RecommendOne(runtime.Recommender, strategy, image);
+            var (line, result) = RecommendOne(runtime.Recommender, strategy, image);
             if (!line.Ok)
             {
                 failed++;
@@ -55,7 +55,7 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
             }
             else
             {
-                AnswerText.Write(AnsiConsole.Console, line);
+                AnswerText.Write(AnsiConsole.Console, line, result);
             }
         }
         return failed > 0 ? 2 : 0;

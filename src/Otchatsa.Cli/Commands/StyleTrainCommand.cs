@@ -18,8 +18,8 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--data <CSV>")]
-        [Description("Labelled manifest: image, style[, substyle, product, mall].")]
-        public string Data { get; init; } = "";
+        [Description("Labelled manifest: image, style[, substyle, product, mall]; repeat it to train on several manifests together.")]
+        public string[] Data { get; init; } = [];
 
         [CommandOption("--out <ONNX>")]
         [Description("Where to write the head, e.g. models/style_head.onnx; the model card goes beside it (.card.json).")]
@@ -30,18 +30,22 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
         public string? View { get; init; }
 
         [CommandOption("--min-examples <N>")]
-        [Description("A style becomes a class with at least this many examples (default 40).")]
-        public int MinExamples { get; init; } = new StyleHeadOptions().MinExamples;
+        [Description("A style becomes a class with at least this many main-style examples (default 5).")]
+        public int? MinExamples { get; init; }
 
         [CommandOption("--l2 <VALUE>")]
-        public float L2 { get; init; } = new StyleHeadOptions().L2;
+        public float? L2 { get; init; }
 
         [CommandOption("--substyle-weight <VALUE>")]
-        [Description("Weight of sub-style labels as extra examples (0 = ignore).")]
-        public float SubstyleWeight { get; init; } = new StyleHeadOptions().SubstyleWeight;
+        [Description("Share of the target given to the sub-style label (0 = ignore).")]
+        public float? SubstyleWeight { get; init; }
+
+        [CommandOption("--head <SETTINGS>")]
+        [Description("Other head options, e.g. PrototypeWeight=10,ParentWeight=0.5,Algorithm=MlNet (names as in StyleHeadOptions).")]
+        public string? Head { get; init; }
 
         [CommandOption("--folds <N>")]
-        [Description("Product-disjoint cross-validation folds for the model card's metrics (0 = skip).")]
+        [Description("Product-disjoint cross-validation folds for calibration and the model card's metrics (default 5).")]
         public int Folds { get; init; } = 5;
 
         [CommandOption("--cache <DIR>")]
@@ -51,37 +55,61 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Data) || string.IsNullOrWhiteSpace(Out)
+            Data.Length == 0 || Data.Any(string.IsNullOrWhiteSpace) || string.IsNullOrWhiteSpace(Out)
                 ? ValidationResult.Error("--data and --out are required.")
-                : Folds == 1 ? ValidationResult.Error("--folds must be 0 or at least 2.") : ValidationResult.Success();
+                : Folds < 2 ? ValidationResult.Error("--folds must be at least 2 (calibration is fitted on the folds).") : ValidationResult.Success();
     }
+
+    /// <summary>The default recipe with <c>Name=value,…</c> overrides.</summary>
+    internal static StyleHeadOptions ParseHead(string? text) => EvalCommand.ParseOptions(new StyleHeadOptions(), text, "head");
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var view = settings.View is null ? EmbeddingSettings.Default : EmbedCommand.ParseView(settings.View);
-        var options = new StyleHeadOptions { MinExamples = settings.MinExamples, L2 = settings.L2, SubstyleWeight = settings.SubstyleWeight };
+        var options = ParseHead(settings.Head);
+        options = options with
+        {
+            MinExamples = settings.MinExamples ?? options.MinExamples,
+            L2 = settings.L2 ?? options.L2,
+            SubstyleWeight = settings.SubstyleWeight ?? options.SubstyleWeight,
+        };
         using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), view);
         var extractor = FeatureExtractor.Create(engine, settings.Cache);
-        var photos = LabelledPhotos.Read(EmbedCommand.RequireFile(settings.Data));
+        var manifests = settings.Data.Select(EmbedCommand.RequireFile).ToArray();
+        var photos = LabelledPhotos.ReadAll(manifests);
+        // Augmentation uses the view without mirror averaging (cached with the view); other-background vectors are
+        // used only when extracted, which training does not do (they are evaluation queries).
         var samples = EmbedCommand.WithProgress($"embedding {photos.Count} photos", p =>
-            LabelledPhotos.Extract(extractor, photos, [view], otherBackgrounds: false, p, cancellationToken));
+            LabelledPhotos.ExtractAll(extractor, manifests, [view], otherBackgrounds: false, p, cancellationToken));
         var console = CliRunner.Human;
 
-        CardMetrics? metrics = null;
-        if (settings.Folds >= 2)
+        var cv = CrossValidation.Run(samples, new CrossValidationSettings
         {
-            var cv = CrossValidation.Run(samples, new CrossValidationSettings
-            {
-                View = view, Folds = settings.Folds, Head = options, Strategies = [], OtherBackgrounds = false,
-            }, cancellationToken).Conditions[0].Style;
-            metrics = new CardMetrics(settings.Folds, "product-disjoint (grouped by the product column)", cv.Top1, cv.Top3, cv.MacroF1,
-                cv.PerClass.Select(c => new CardClassMetrics(c.Id, c.Precision, c.Recall, c.F1, c.Support)).ToArray());
-            console.MarkupLineInterpolated($"Cross-validated ({settings.Folds} folds, product-disjoint): top-1 {cv.Top1:F3}, top-3 {cv.Top3:F3}, macro-F1 {cv.MacroF1:F3}");
+            View = view, Folds = settings.Folds, Head = options, Strategies = [], OtherBackgrounds = false,
+        }, cancellationToken);
+        var fit = cv.Calibration!;
+        var bySource = cv.Conditions.Select(c => CardMetrics.From(c.Queries, settings.Folds, c.Style)).ToArray();
+        foreach (var m in bySource)
+        {
+            console.MarkupLineInterpolated(
+                $"Cross-validated {m.Queries} ({settings.Folds} folds, product-disjoint, as served): top-1 {m.Top1:F3}, top-3 {m.Top3:F3}, macro-F1 {m.MacroF1:F3}, ECE {m.Ece:F3}, {m.StylesNamed} styles named");
         }
+        console.MarkupLineInterpolated(
+            $"Calibration ({fit.FittedOn}): head T {fit.HeadTemperature:F2}, mixed T {fit.MixTemperature:F2} (slope {fit.MixTemperatureSlope:F0}); not sure below {fit.UnsureBelow:F2}, parent certain from {fit.ParentSureAbove:F2}; outfit similarity ≥ {fit.OutfitThreshold:F3}");
 
         var examples = CrossValidation.Examples(samples, view);
-        var trained = StyleHeadTrainer.Train(examples, options);
-        var onnx = StyleHeadOnnx.ToOnnx(trained.Head, view.Name);
+        var trained = StyleHeadTrainer.Train(examples, options with { Temperature = fit.HeadTemperature });
+        var serving = new HeadServing
+        {
+            Examples = trained.Head.Classes.Select(c => trained.Counts[c.Id]).ToArray(),
+            MixTemperature = fit.MixTemperature,
+            MixTemperatureSlope = fit.MixTemperatureSlope,
+            UnsureBelow = fit.UnsureBelow,
+            ParentSureAbove = fit.ParentSureAbove,
+            Prototypes = CrossValidation.OutfitPrototypes(examples, trained.Head.Classes),
+            OutfitThreshold = fit.OutfitThreshold,
+        };
+        var onnx = StyleHeadOnnx.ToOnnx(trained.Head, view.Name, serving);
         var maxDifference = OnnxAgreement(trained, onnx, examples);
         var outPath = Path.GetFullPath(settings.Out);
         Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
@@ -92,16 +120,50 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
             EmbeddingView = view.Name,
             Dims = view.Dimensions,
             Models = IndexBuilder.ExpectedManifest(engine).Models,
-            Data = new CardData(Path.GetFileName(settings.Data), IndexManifest.Sha256OfFile(settings.Data), photos.Count, examples.Count),
-            Trainer = new CardTrainer("ML.NET LbfgsMaximumEntropy on standardised embeddings (folded into the ONNX weights)",
-                options.L2, options.SubstyleWeight, options.BalanceClasses, options.MinExamples),
-            CrossValidation = metrics,
+            Data = new CardData(
+                string.Join(" + ", manifests.Select(m => $"{LabelledPhotos.SourceName(m)}/{Path.GetFileName(m)}")),
+                string.Join(" ", manifests.Select(IndexManifest.Sha256OfFile)),
+                photos.Count,
+                examples.Count),
+            Trainer = new CardTrainer(
+                options.Algorithm == StyleHeadAlgorithm.MlNet
+                    ? "ML.NET LbfgsMaximumEntropy on standardised embeddings (folded into the ONNX weights)"
+                    : SoftmaxDescription(options),
+                options.L2, options.SubstyleWeight, options.BalanceClasses, options.MinExamples)
+            {
+                Options = options,
+            },
+            CrossValidation = bySource.FirstOrDefault(m => m.Queries.StartsWith(fit.FittedOn, StringComparison.Ordinal)) ?? bySource[0],
+            CrossValidationBySource = bySource,
+            Calibration = fit,
             TrainedUtc = DateTimeOffset.UtcNow,
         };
         card.Save(StyleHeadCard.PathFor(outPath));
         console.MarkupLineInterpolated(
-            $"[green]Style head[/] {outPath}: {string.Join(", ", card.Classes.Select(c => $"{c.Id} ({c.Examples})"))}; view {view.Name}; ONNX vs ML.NET max |Δp| {maxDifference:E1}.");
+            $"[green]Style head[/] {outPath}: {card.Classes.Count} styles ({string.Join(", ", card.Classes.Select(c => $"{c.Id} {c.Examples}"))}); view {view.Name}; ONNX vs trainer max |Δp| {maxDifference:E1}.");
         return 0;
+    }
+
+    private static string SoftmaxDescription(StyleHeadOptions o)
+    {
+        var parts = new List<string> { "softmax regression (L-BFGS) on standardised embeddings" };
+        if (o.SubstyleWeight > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"sub-style as a {o.SubstyleWeight:0.##} soft target"));
+        }
+        if (o.AugmentWeight > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"unmirrored view as {o.AugmentWeight:0.##}-weighted extra examples"));
+        }
+        if (o.ParentWeight > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"parent term {o.ParentWeight:0.##}"));
+        }
+        if (o.PrototypeWeight > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"nearest-class-mean logits ×{o.PrototypeWeight:0.##}"));
+        }
+        return string.Join(", ", parts) + "; calibrated by a temperature fitted on the folds (all folded into the ONNX weights)";
     }
 
     /// <summary>The largest probability difference between ML.NET and ONNX Runtime on the training examples.</summary>
@@ -109,7 +171,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
     {
         using var head = Recommending.OnnxStyleHead.Load(onnx);
         var vectors = examples.Select(e => e.Embedding).ToArray();
-        var expected = trained.PredictWithMlNet(vectors);
+        var expected = trained.ReferenceProbabilities(vectors);
         var actual = head.Probabilities(vectors);
         var max = 0.0;
         for (var i = 0; i < vectors.Length; i++)
@@ -121,7 +183,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
         }
         if (max > 1e-3)
         {
-            throw new InvalidOperationException($"The ONNX export disagrees with ML.NET (max |Δp| = {max:E2}).");
+            throw new InvalidOperationException($"The ONNX export disagrees with the trainer (max |Δp| = {max:E2}).");
         }
         return max;
     }

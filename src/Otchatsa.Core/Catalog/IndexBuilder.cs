@@ -180,6 +180,7 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
     }
 
     // Unlabelled rows get the classifier's style so every mall has a profile; labelled rows keep their label.
+    // With a trained head (IStyleHeadInfo), rows that do not look like outfits get none.
     private static int PredictStyles(
         CatalogStore store, List<(CatalogItem Item, float[] Vector)> items, Func<ICatalogView, IStyleClassifier>? factory)
     {
@@ -199,6 +200,11 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
             var (item, vector) = items[i];
             if (!string.IsNullOrWhiteSpace(item.Style))
             {
+                continue;
+            }
+            if (classifier is IStyleHeadInfo head && !OutfitRecommender.OutfitVerdict(head, personFound: false, vector))
+            {
+                // A product shot unlike any outfit (the demo's Fashion-MNIST items): no style is made up for it.
                 continue;
             }
             var neighbors = labelled.Search(vector, 32).Where(n => n.Key != item.VectorKey).ToArray();

@@ -54,6 +54,26 @@ internal static class ChatTexts
         ? $"확실하지는 않아요. {list} 스타일일 수도 있어요."
         : $"I'm not sure about this one; it could also be {list}.";
 
+    public static string NotAnOutfit(ChatLanguage lang) => lang == ChatLanguage.Ko
+        ? "코디 사진이 아닌 것 같아요. 그래도 카탈로그에서 가장 닮은 상품을 골랐어요."
+        : "This doesn't look like an outfit photo, but here are the most similar items in the catalog.";
+
+    public static string UnsureCandidates(string list, ChatLanguage lang) => lang == ChatLanguage.Ko
+        ? $"스타일은 확실하지 않아요. 후보: {list}"
+        : $"I'm not sure of the style. Candidates: {list}";
+
+    public static string SureParent(StyleParent parent, ChatLanguage lang) => lang == ChatLanguage.Ko
+        ? $"{Parent(parent, lang)} 계열인 것은 확실해요."
+        : $"It is surely {Parent(parent, lang)}.";
+
+    public static string WithExamples(FashionStyle style, int examples, ChatLanguage lang) => lang == ChatLanguage.Ko
+        ? $"{Name(style, lang)} {examples}장"
+        : $"{Name(style, lang)} {examples}";
+
+    public static string ExamplesNote(ChatLanguage lang) => lang == ChatLanguage.Ko
+        ? "숫자: 모델이 학습한 사진 수"
+        : "Numbers: photos the model learnt each style from";
+
     public static string NoStyle(ChatLanguage lang) => lang == ChatLanguage.Ko
         ? "이 코디의 스타일은 알아내지 못했어요. 그래도 가장 비슷한 상품을 골랐어요."
         : "I couldn't tell the style of this outfit, but here are the most similar items.";
@@ -111,8 +131,8 @@ internal static class ChatTexts
         : $"{mall} ({Percent(share)} of its items)";
 
     public static string NoStyleMalls(ChatLanguage lang) => lang == ChatLanguage.Ko
-        ? "카탈로그에 이 스타일로 표시된 상품이 아직 없어요."
-        : "No catalog items carry this style yet.";
+        ? "이 카탈로그에는 아직 이 스타일의 쇼핑몰이 없어요."
+        : "No mall in this catalog carries it yet.";
 
     public static string NotRecognised(ChatLanguage lang) => lang == ChatLanguage.Ko
         ? "참고: 지금 모델은 사진에서 이 스타일을 알아보지 못해요."

@@ -97,25 +97,39 @@ public sealed class OtchatsaConversation(OtchatsaRuntime runtime, IChatPreferenc
         var lang = context.Language;
         var rec = result.Recommendation;
         var text = new StringBuilder();
-        if (!result.Analysis.Person.Found)
+        if (rec.NotAnOutfit)
+        {
+            text.AppendLine(ChatTexts.NotAnOutfit(lang));
+        }
+        else if (!result.Analysis.Person.Found)
         {
             text.AppendLine(ChatTexts.NoPerson(lang));
         }
         if (rec.Style is { } top)
         {
-            text.AppendLine(ChatTexts.StyleLine(top.Style, top.Score, lang));
-            var others = rec.TopStyles.Skip(1).Where(s => s.Score > 0).ToArray();
-            if (rec.Unsure && others.Length > 0)
+            if (rec.Unsure)
             {
-                text.AppendLine(ChatTexts.Unsure(string.Join(" / ", others.Select(s => ChatTexts.Short(s.Style, lang))), lang));
+                // Not sure: name the two or three candidates, and the parent category when that is certain.
+                var candidates = rec.TopStyles.Where(s => s.Score > 0).Take(OutfitRecommender.TopStyleCount)
+                    .Select(s => $"{ChatTexts.Short(s.Style, lang)} {ChatTexts.Percent(s.Score)}");
+                text.AppendLine(ChatTexts.UnsureCandidates(string.Join(" · ", candidates), lang));
+                if (rec.Parent is { } parent)
+                {
+                    text.AppendLine(ChatTexts.SureParent(parent, lang));
+                }
             }
-            if (others.Length > 0)
+            else
             {
-                text.AppendLine(ChatTexts.RunnerUps(
-                    string.Join(" · ", others.Select(s => $"{ChatTexts.Short(s.Style, lang)} {ChatTexts.Percent(s.Score)}")), lang));
+                text.AppendLine(ChatTexts.StyleLine(top.Style, top.Score, lang));
+                var others = rec.TopStyles.Skip(1).Where(s => s.Score > 0).ToArray();
+                if (others.Length > 0)
+                {
+                    text.AppendLine(ChatTexts.RunnerUps(
+                        string.Join(" · ", others.Select(s => $"{ChatTexts.Short(s.Style, lang)} {ChatTexts.Percent(s.Score)}")), lang));
+                }
             }
         }
-        else
+        else if (!rec.NotAnOutfit)
         {
             text.AppendLine(ChatTexts.NoStyle(lang));
         }
@@ -195,13 +209,20 @@ public sealed class OtchatsaConversation(OtchatsaRuntime runtime, IChatPreferenc
         text.AppendLine(known.Count > 0
             ? ChatTexts.KnownStylesHeader(shown.Count, StyleTaxonomy.All.Count, lang)
             : ChatTexts.NoKnownStyles(StyleTaxonomy.All.Count, lang));
+        var seen = (Runtime.Recommender.Classifier as IStyleHeadInfo)?.Examples;
+        var counted = seen is { Count: > 0 };
         foreach (var parent in StyleTaxonomy.Parents)
         {
             var members = shown.Where(s => s.Parent == parent.Id).ToArray();
             if (members.Length > 0)
             {
-                text.AppendLine($"• {ChatTexts.Parent(parent, lang)}: {string.Join(", ", members.Select(s => ChatTexts.Name(s, lang)))}");
+                text.AppendLine($"• {ChatTexts.Parent(parent, lang)}: {string.Join(", ", members.Select(s =>
+                    counted && seen!.TryGetValue(s.Id, out var n) ? ChatTexts.WithExamples(s, n, lang) : ChatTexts.Name(s, lang)))}");
             }
+        }
+        if (counted)
+        {
+            text.AppendLine(ChatTexts.ExamplesNote(lang));
         }
         text.AppendLine();
         text.Append(ChatTexts.StylesFooter(lang));

@@ -7,6 +7,7 @@ namespace Otchatsa.Evaluation;
 public sealed record ClassMetrics(string Id, double Precision, double Recall, double F1, int Support);
 
 /// <summary>Style accuracy over a set of queries, with the confusion matrix (rows = true style, columns = predicted).</summary>
+/// <remarks>Macro-F1 averages the classes that occur as true styles among the queries.</remarks>
 public sealed record StyleMetrics(
     int Queries,
     int Excluded,
@@ -15,7 +16,28 @@ public sealed record StyleMetrics(
     double MacroF1,
     IReadOnlyList<string> Classes,
     IReadOnlyList<ClassMetrics> PerClass,
-    int[][] Confusion);
+    int[][] Confusion)
+{
+    /// <summary>Expected calibration error of the top-1 confidence (15 equal-width bins), over <see cref="Queries"/>.</summary>
+    public double Ece { get; init; }
+
+    /// <summary>The reliability diagram behind <see cref="Ece"/>: per bin, count, mean confidence and accuracy.</summary>
+    public IReadOnlyList<ReliabilityBin> Reliability { get; init; } = [];
+
+    /// <summary>How many classes were predicted at least once.</summary>
+    public int ClassesNamed => Classes.Where((_, k) => Confusion.Sum(row => row[k]) > 0).Count();
+
+    /// <summary>Share of queries whose top style is under the right parent category.</summary>
+    public double ParentTop1 { get; init; }
+
+    /// <summary>Parent ids (taxonomy order) and the parent-level confusion of the top style (rows: true parent).</summary>
+    public IReadOnlyList<string> Parents { get; init; } = [];
+
+    public int[][] ParentConfusion { get; init; } = [];
+}
+
+/// <summary>One bin of a reliability diagram.</summary>
+public sealed record ReliabilityBin(double Low, double High, int Count, double MeanConfidence, double Accuracy);
 
 /// <summary>Mall and item quality of one strategy.</summary>
 public sealed record StrategyMetrics(
@@ -34,6 +56,7 @@ public sealed class StyleTally
     private int _excluded;
     private int _top1;
     private int _top3;
+    private readonly List<(double Confidence, bool Correct)> _confidences = [];
 
     /// <summary>Records one query; a query whose true style the head does not know is counted as excluded.</summary>
     public void Add(FashionStyle truth, IReadOnlyList<StyleScore> ranked, IReadOnlyList<FashionStyle> headClasses)
@@ -52,6 +75,29 @@ public sealed class StyleTally
         _top1 += predicted == truth.Id ? 1 : 0;
         _top3 += ranked.Take(3).Any(s => s.Style.Id == truth.Id) ? 1 : 0;
         _pairs[(truth.Id, predicted)] = _pairs.GetValueOrDefault((truth.Id, predicted)) + 1;
+        _confidences.Add((ranked[0].Score, predicted == truth.Id));
+    }
+
+    /// <summary>Expected calibration error and the reliability bins of (confidence, correct) pairs.</summary>
+    public static (double Ece, IReadOnlyList<ReliabilityBin> Bins) Calibration(IReadOnlyList<(double Confidence, bool Correct)> pairs, int bins = 15)
+    {
+        var result = new List<ReliabilityBin>();
+        var ece = 0.0;
+        for (var b = 0; b < bins; b++)
+        {
+            double lo = b / (double)bins, hi = (b + 1) / (double)bins;
+            var members = pairs.Where(p => (p.Confidence > lo || (b == 0 && p.Confidence >= 0)) && p.Confidence <= hi).ToArray();
+            if (members.Length == 0)
+            {
+                result.Add(new ReliabilityBin(lo, hi, 0, 0, 0));
+                continue;
+            }
+            var confidence = members.Average(p => p.Confidence);
+            var accuracy = members.Average(p => p.Correct ? 1.0 : 0.0);
+            ece += members.Length / (double)pairs.Count * Math.Abs(confidence - accuracy);
+            result.Add(new ReliabilityBin(lo, hi, members.Length, confidence, accuracy));
+        }
+        return (pairs.Count == 0 ? 0 : ece, result);
     }
 
     public StyleMetrics Metrics()
@@ -68,15 +114,33 @@ public sealed class StyleTally
             var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
             return new ClassMetrics(id, precision, recall, f1, support);
         }).ToArray();
+        var parents = StyleTaxonomy.Parents.Select(p => p.Id)
+            .Where(p => classes.Any(c => StyleTaxonomy.Get(c).Parent == p)).ToArray();
+        var parentConfusion = parents.Select(_ => new int[parents.Length]).ToArray();
+        var parentHits = 0;
+        foreach (var ((t, pr), n) in _pairs)
+        {
+            int ti = Array.IndexOf(parents, StyleTaxonomy.Get(t).Parent), pi = Array.IndexOf(parents, StyleTaxonomy.Get(pr).Parent);
+            parentConfusion[ti][pi] += n;
+            parentHits += ti == pi ? n : 0;
+        }
+        var (ece, bins) = Calibration(_confidences);
         return new StyleMetrics(
             _queries,
             _excluded,
             _queries == 0 ? 0 : _top1 / (double)_queries,
             _queries == 0 ? 0 : _top3 / (double)_queries,
-            perClass.Length == 0 ? 0 : perClass.Average(c => c.F1),
+            perClass.Any(c => c.Support > 0) ? perClass.Where(c => c.Support > 0).Average(c => c.F1) : 0,
             classes,
             perClass,
-            confusion);
+            confusion)
+        {
+            Ece = ece,
+            Reliability = bins,
+            ParentTop1 = _queries == 0 ? 0 : parentHits / (double)_queries,
+            Parents = parents,
+            ParentConfusion = parentConfusion,
+        };
     }
 }
 

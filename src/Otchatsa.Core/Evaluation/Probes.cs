@@ -23,7 +23,17 @@ public static class Probes
                 continue;
             }
             var person = sample.InStudio.Person;
-            var union = KFashionLabel.Read(sample.Photo.LabelPath).GarmentUnion(person.Width, person.Height);
+            KFashionLabel label;
+            try
+            {
+                label = KFashionLabel.Read(sample.Photo.LabelPath);
+            }
+            catch (InvalidDataException)
+            {
+                // Some labels of the 23-style sample carry no style block (photos with an empty style): no boxes to compare.
+                continue;
+            }
+            var union = label.GarmentUnion(person.Width, person.Height);
             if (union is not { } garments || garments.Width * garments.Height <= 0)
             {
                 continue;

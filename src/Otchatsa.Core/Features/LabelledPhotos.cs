@@ -12,7 +12,8 @@ public sealed record LabelledPhoto(
     FashionStyle? Style,
     FashionStyle? Substyle,
     string Group,
-    string? LabelPath)
+    string? LabelPath,
+    string Source = "")
 {
     public string Mall => Row.Mall ?? "";
 }
@@ -54,6 +55,30 @@ public static class LabelledPhotos
         return photos;
     }
 
+    /// <summary>
+    /// The photos of several manifests as one set (re-indexed in order); each photo's <see cref="LabelledPhoto.Source"/>
+    /// is its manifest's folder name, and product groups are kept apart per manifest.
+    /// </summary>
+    public static IReadOnlyList<LabelledPhoto> ReadAll(IReadOnlyList<string> manifestCsvs)
+    {
+        if (manifestCsvs.Count == 1)
+        {
+            return Read(manifestCsvs[0]);
+        }
+        var all = new List<LabelledPhoto>();
+        foreach (var manifest in manifestCsvs)
+        {
+            var source = SourceName(manifest);
+            var offset = all.Count;
+            all.AddRange(Read(manifest).Select(p => p with { Index = offset + p.Index, Group = source + "/" + p.Group, Source = source }).ToArray());
+        }
+        return all;
+    }
+
+    /// <summary>A manifest's short name: its folder (<c>…/kfashion23/manifest.csv</c> → <c>kfashion23</c>).</summary>
+    public static string SourceName(string manifestCsv) =>
+        Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(manifestCsv))) is { Length: > 0 } folder ? folder : Path.GetFileNameWithoutExtension(manifestCsv);
+
     /// <summary>The optional <c>label</c> column (K-Fashion label JSON, relative to the CSV) by image cell.</summary>
     private static Dictionary<string, string> LabelColumn(string manifestCsv)
     {
@@ -94,6 +119,36 @@ public static class LabelledPhotos
             }
         }
         return (i + 1) % n;
+    }
+
+    /// <summary>
+    /// <see cref="Extract"/> for each manifest on its own (so the other-background partners, and the cache entries, are
+    /// the same as for that manifest alone), joined into one list as <see cref="ReadAll"/> numbers it.
+    /// </summary>
+    public static IReadOnlyList<PhotoSample> ExtractAll(
+        FeatureExtractor extractor,
+        IReadOnlyList<string> manifestCsvs,
+        IReadOnlyCollection<EmbeddingSettings> settings,
+        bool otherBackgrounds,
+        IProgress<FeatureProgress>? progress = null,
+        CancellationToken cancellationToken = default,
+        int backgroundEvery = 1)
+    {
+        var all = ReadAll(manifestCsvs);
+        var result = new List<PhotoSample>(all.Count);
+        var offset = 0;
+        foreach (var manifest in manifestCsvs)
+        {
+            var own = Read(manifest);
+            var samples = Extract(extractor, own, settings, otherBackgrounds, null, cancellationToken, backgroundEvery);
+            foreach (var sample in samples)
+            {
+                result.Add(sample with { Photo = all[offset + sample.Photo.Index] });
+            }
+            offset += own.Count;
+            progress?.Report(new FeatureProgress(result.Count, all.Count));
+        }
+        return result;
     }
 
     /// <summary>

@@ -40,7 +40,8 @@ public sealed record RecommendJson(
             image,
             true,
             null,
-            new PersonJson(analysis.Person.Found, [box.Left, box.Top, box.Width, box.Height], Round(analysis.Person.Coverage)),
+            // Not an outfit: no person is claimed, so no front end draws a box around a shoe.
+            new PersonJson(analysis.Person.Found && !rec.NotAnOutfit, [box.Left, box.Top, box.Width, box.Height], Round(analysis.Person.Coverage)),
             rec.Style is null ? null : new StyleJson(rec.Style.Style.Id, rec.Style.Style.NameKo, rec.Style.Style.NameEn, Round(rec.Style.Score)),
             rec.TopStyles.Select(s => new StyleRefJson(s.Style.Id, Round(s.Score))).ToArray(),
             rec.Malls.Select(m => new MallJson(

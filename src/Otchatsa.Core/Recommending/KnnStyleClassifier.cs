@@ -11,12 +11,24 @@ public sealed class KnnStyleClassifier : IStyleClassifier
     private readonly ICatalogView _catalog;
     private readonly int _voters;
     private readonly float _temperature;
+    private readonly float _priorPower;
+    private readonly Dictionary<string, int> _labelCounts;
 
-    public KnnStyleClassifier(ICatalogView catalog, int voters = 15, float temperature = 0.05f)
+    /// <param name="catalog">The catalog whose labelled photos vote.</param>
+    /// <param name="voters">How many labelled neighbours vote.</param>
+    /// <param name="temperature">Softmax temperature of the vote over cosine similarity.</param>
+    /// <param name="priorPower">
+    /// Divide each style's vote by (its labelled photos in the catalog)^power: 0 = plain vote (a catalog of mostly one
+    /// style votes mostly for it), 1 = a likelihood ratio that ignores how common the style is in this catalog.
+    /// </param>
+    public KnnStyleClassifier(ICatalogView catalog, int voters = 15, float temperature = 0.05f, float priorPower = 0f)
     {
         _catalog = catalog;
         _voters = voters;
         _temperature = temperature;
+        _priorPower = priorPower;
+        _labelCounts = catalog.Items.Where(i => i.StyleIsLabel && i.Style is not null)
+            .GroupBy(i => i.Style!.Id).ToDictionary(g => g.Key, g => g.Count());
         Classes = catalog.Items
             .Where(i => i.StyleIsLabel && i.Style is not null)
             .Select(i => i.Style!)
@@ -49,6 +61,13 @@ public sealed class KnnStyleClassifier : IStyleClassifier
             if (++used == _voters)
             {
                 break;
+            }
+        }
+        if (_priorPower > 0)
+        {
+            foreach (var id in votes.Keys.ToArray())
+            {
+                votes[id] /= Math.Pow(Math.Max(1, _labelCounts.GetValueOrDefault(id)), _priorPower);
             }
         }
         // A little mass on every class keeps the distribution proper when few labelled neighbours were found.

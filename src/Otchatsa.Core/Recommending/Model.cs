@@ -36,13 +36,19 @@ public sealed record ItemMatch(CatalogEntry Item, float Similarity);
 
 public sealed record MallMatch(MallProfile Mall, float Score, float StyleShare, IReadOnlyList<ItemMatch> Items);
 
-/// <summary>The whole answer for one photo: style, runner-ups, three malls with three items each.</summary>
+/// <summary>
+/// The whole answer for one photo: style, runner-ups, three malls with three items each. <paramref name="NotAnOutfit"/>:
+/// the photo looks like nothing the style head was trained on (no style is named; the most similar items still are).
+/// <paramref name="Parent"/>: the parent category when the styles under it together are certain enough.
+/// </summary>
 public sealed record Recommendation(
     StyleScore? Style,
     IReadOnlyList<StyleScore> TopStyles,
     IReadOnlyList<MallMatch> Malls,
     string Strategy,
-    bool Unsure);
+    bool Unsure,
+    bool NotAnOutfit = false,
+    Styles.StyleParent? Parent = null);
 
 /// <summary>The read side of a built index that classifiers and strategies work on.</summary>
 public interface ICatalogView
@@ -81,4 +87,22 @@ public interface IRecommendationStrategy
         float[] query,
         IReadOnlyList<StyleScore> styles,
         IReadOnlyList<Neighbor> neighbors);
+}
+
+/// <summary>What a trained head knows about itself: its training counts and calibrated thresholds.</summary>
+public interface IStyleHeadInfo
+{
+    /// <summary>Main-style training examples per class id.</summary>
+    IReadOnlyDictionary<string, int> Examples { get; }
+
+    /// <summary>Below this calibrated top-style probability the answer is "not sure".</summary>
+    float UnsureBelow { get; }
+
+    /// <summary>At or above this summed probability of one parent category, the parent is named as certain.</summary>
+    float ParentSureAbove { get; }
+
+    /// <summary>Below this <see cref="OutfitSimilarity"/> the photo does not look like an outfit (null: no check).</summary>
+    float? OutfitThreshold { get; }
+
+    float? OutfitSimilarity(float[] embedding);
 }

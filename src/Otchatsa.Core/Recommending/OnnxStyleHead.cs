@@ -8,7 +8,7 @@ namespace Otchatsa.Recommending;
 /// The trained style head (<c>otchatsa style train</c>) run by ONNX Runtime. It names only the styles it was trained
 /// on; the class list comes from the model's own metadata, so the ONNX file alone is enough to serve it. Thread-safe.
 /// </summary>
-public sealed class OnnxStyleHead : IStyleClassifier, IDisposable
+public sealed class OnnxStyleHead : IStyleClassifier, IStyleHeadInfo, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
@@ -25,6 +25,51 @@ public sealed class OnnxStyleHead : IStyleClassifier, IDisposable
         Classes = classes.Split(',').Select(StyleTaxonomy.Get).ToArray();
         EmbeddingView = view;
         Dimensions = (int)session.InputMetadata[StyleHeadOnnx.InputName].Dimensions[^1];
+        float Number(string key, float fallback) =>
+            metadata.TryGetValue(key, out var text) && float.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : fallback;
+        if (metadata.TryGetValue(StyleHeadOnnx.ExamplesKey, out var examples))
+        {
+            var counts = examples.Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Examples = Classes.Select((c, i) => (c.Id, Count: i < counts.Length ? counts[i] : 0)).ToDictionary(x => x.Id, x => x.Count);
+        }
+        MixTemperature = Number(StyleHeadOnnx.MixTemperatureKey, 1f);
+        MixTemperatureSlope = Number(StyleHeadOnnx.MixTemperatureSlopeKey, 0f);
+        UnsureBelow = Number(StyleHeadOnnx.UnsureBelowKey, Pipeline.OutfitRecommender.DefaultUnsureBelow);
+        ParentSureAbove = Number(StyleHeadOnnx.ParentSureKey, 1f);
+        _hasOutfitOutput = session.OutputMetadata.ContainsKey(StyleHeadOnnx.OutfitOutputName) && metadata.ContainsKey(StyleHeadOnnx.OutfitThresholdKey);
+        OutfitThreshold = _hasOutfitOutput ? Number(StyleHeadOnnx.OutfitThresholdKey, 0f) : null;
+    }
+
+    private readonly bool _hasOutfitOutput;
+
+    /// <summary>Main-style training examples per class id (empty for heads written before the count was kept).</summary>
+    public IReadOnlyDictionary<string, int> Examples { get; } = new Dictionary<string, int>();
+
+    /// <summary>Temperature for the head mixed with the neighbour vote (see <see cref="NeighbourMixedStyleClassifier"/>).</summary>
+    public float MixTemperature { get; }
+
+    /// <summary>How the mixed temperature changes with the closest labelled neighbour's similarity (<see cref="Calibration.TemperatureAt"/>).</summary>
+    public float MixTemperatureSlope { get; }
+
+    public float UnsureBelow { get; }
+
+    public float ParentSureAbove { get; }
+
+    /// <summary>Below this <see cref="OutfitSimilarity"/> a photo does not look like an outfit; null when the head has no prototypes.</summary>
+    public float? OutfitThreshold { get; }
+
+    /// <summary>The largest cosine similarity of the embedding to the head's training styles (null without prototypes).</summary>
+    public float? OutfitSimilarity(float[] embedding)
+    {
+        if (!_hasOutfitOutput)
+        {
+            return null;
+        }
+        var output = new float[1];
+        using var inputValue = OrtValue.CreateTensorValueFromMemory((float[])embedding.Clone(), [1, Dimensions]);
+        using var outputValue = OrtValue.CreateTensorValueFromMemory(output, [1, 1]);
+        _session.Run(_runOptions, [StyleHeadOnnx.InputName], [inputValue], [StyleHeadOnnx.OutfitOutputName], [outputValue]);
+        return output[0];
     }
 
     public string Name => "head";

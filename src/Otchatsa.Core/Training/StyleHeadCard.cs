@@ -19,6 +19,7 @@ public sealed record StyleHeadCard
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter() },
     };
 
     public string Format { get; init; } = CurrentFormat;
@@ -40,6 +41,12 @@ public sealed record StyleHeadCard
     /// <summary>Product-disjoint cross-validation of the same recipe on the same data; null when skipped.</summary>
     public CardMetrics? CrossValidation { get; init; }
 
+    /// <summary>The same cross-validation, one entry per training manifest's queries.</summary>
+    public IReadOnlyList<CardMetrics>? CrossValidationBySource { get; init; }
+
+    /// <summary>Temperatures and thresholds fitted on the folds (also in the ONNX metadata, which is what serving reads).</summary>
+    public Evaluation.CalibrationFit? Calibration { get; init; }
+
     public DateTimeOffset TrainedUtc { get; init; }
 
     /// <summary>Where the card of <paramref name="onnxPath"/> lives: <c>x.onnx</c> → <c>x.card.json</c>.</summary>
@@ -57,7 +64,11 @@ public sealed record CardClass(string Id, string NameKo, string NameEn, int Exam
 
 public sealed record CardData(string Manifest, string Sha256, int Rows, int UsedRows);
 
-public sealed record CardTrainer(string Algorithm, float L2, float SubstyleWeight, bool BalancedClassWeights, int MinExamplesPerClass);
+public sealed record CardTrainer(string Algorithm, float L2, float SubstyleWeight, bool BalancedClassWeights, int MinExamplesPerClass)
+{
+    /// <summary>Every option of the recipe (the one command in README reproduces it).</summary>
+    public StyleHeadOptions? Options { get; init; }
+}
 
 public sealed record CardMetrics(
     int Folds,
@@ -65,6 +76,22 @@ public sealed record CardMetrics(
     double Top1,
     double Top3,
     double MacroF1,
-    IReadOnlyList<CardClassMetrics> PerClass);
+    IReadOnlyList<CardClassMetrics> PerClass)
+{
+    public string Queries { get; init; } = "";
+    public double Ece { get; init; }
+    public int StylesNamed { get; init; }
+    public double ParentTop1 { get; init; }
+
+    public static CardMetrics From(string queries, int folds, Evaluation.StyleMetrics m) =>
+        new(folds, "product-disjoint (grouped by the product column), head mixed with the labelled neighbours, calibrated", m.Top1, m.Top3, m.MacroF1,
+            m.PerClass.Where(c => c.Support > 0).Select(c => new CardClassMetrics(c.Id, c.Precision, c.Recall, c.F1, c.Support)).ToArray())
+        {
+            Queries = queries,
+            Ece = m.Ece,
+            StylesNamed = m.ClassesNamed,
+            ParentTop1 = m.ParentTop1,
+        };
+}
 
 public sealed record CardClassMetrics(string Id, double Precision, double Recall, double F1, int Support);

@@ -18,7 +18,26 @@ public static class StyleHeadOnnx
     /// <summary>Metadata key holding the embedding view the head was trained on.</summary>
     public const string ViewKey = "otchatsa.embedding_view";
 
-    public static byte[] ToOnnx(LinearStyleHead head, string embeddingView)
+    /// <summary>Optional output: the largest cosine similarity of the embedding to the training styles' mean embeddings, [N, 1].</summary>
+    public const string OutfitOutputName = "outfit_similarity";
+
+    /// <summary>Metadata key: training examples per class (main style), comma-separated, in class order.</summary>
+    public const string ExamplesKey = "otchatsa.examples";
+
+    /// <summary>Metadata key: temperature applied to the head mixed with the neighbour vote (fitted on CV folds).</summary>
+    public const string MixTemperatureKey = "otchatsa.mix_temperature";
+
+    /// <summary>Metadata key: slope of the mixed temperature in the closest labelled neighbour's similarity.</summary>
+    public const string MixTemperatureSlopeKey = "otchatsa.mix_temperature_slope";
+
+    /// <summary>Metadata keys: below this top-style probability the answer is "not sure"; at or above this a parent is certain.</summary>
+    public const string UnsureBelowKey = "otchatsa.unsure_below";
+    public const string ParentSureKey = "otchatsa.parent_sure_above";
+
+    /// <summary>Metadata key: below this <see cref="OutfitOutputName"/> a photo does not look like an outfit.</summary>
+    public const string OutfitThresholdKey = "otchatsa.outfit_threshold";
+
+    public static byte[] ToOnnx(LinearStyleHead head, string embeddingView, HeadServing? serving = null)
     {
         var k = head.Classes.Count;
         var d = head.Dimensions;
@@ -42,17 +61,82 @@ public static class StyleHeadOnnx
         graph
             .Message(1, Onnx.Node("logits_matmul", "MatMul", [x, "W"], ["xw"]))
             .Message(1, Onnx.Node("logits_bias", "Add", ["xw", "B"], ["logits"]))
-            .Message(1, Onnx.Node("softmax", "Softmax", ["logits"], [OutputName], Onnx.AttrI("axis", 1)))
+            .Message(1, Onnx.Node("softmax", "Softmax", ["logits"], [OutputName], Onnx.AttrI("axis", 1)));
+        var prototypes = serving?.Prototypes;
+        if (prototypes is not null)
+        {
+            graph.Message(1, Onnx.Node("prototype_matmul", "MatMul", [InputName, "P"], ["cosines"]))
+                .Message(1, Onnx.Node("outfit_max", "ReduceMax", ["cosines"], [OutfitOutputName], Onnx.AttrInts("axes", 1), Onnx.AttrI("keepdims", 1)));
+        }
+        graph
             .String(2, "otchatsa_style_head")
             .Message(5, Onnx.FloatTensor("W", [d, k], w))
-            .Message(5, Onnx.FloatTensor("B", [k], head.Bias))
+            .Message(5, Onnx.FloatTensor("B", [k], head.Bias));
+        if (prototypes is not null)
+        {
+            var p = new float[d * prototypes.Count];
+            for (var c = 0; c < prototypes.Count; c++)
+            {
+                for (var i = 0; i < d; i++)
+                {
+                    p[i * prototypes.Count + c] = prototypes[c][i];
+                }
+            }
+            graph.Message(5, Onnx.FloatTensor("P", [d, prototypes.Count], p));
+        }
+        graph
             .Message(11, Onnx.ValueInfo(InputName, Onnx.Float, [-1, d]))
             .Message(12, Onnx.ValueInfo(OutputName, Onnx.Float, [-1, k]));
+        if (prototypes is not null)
+        {
+            graph.Message(12, Onnx.ValueInfo(OutfitOutputName, Onnx.Float, [-1, 1]));
+        }
+        var metadata = new List<KeyValuePair<string, string>>
+        {
+            new(ClassesKey, string.Join(",", head.Classes.Select(c => c.Id))),
+            new(ViewKey, embeddingView),
+        };
+        if (serving is not null)
+        {
+            string F(float v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            if (serving.Examples is { } examples)
+            {
+                metadata.Add(new(ExamplesKey, string.Join(",", examples)));
+            }
+            metadata.Add(new(MixTemperatureKey, F(serving.MixTemperature)));
+            metadata.Add(new(MixTemperatureSlopeKey, F(serving.MixTemperatureSlope)));
+            metadata.Add(new(UnsureBelowKey, F(serving.UnsureBelow)));
+            metadata.Add(new(ParentSureKey, F(serving.ParentSureAbove)));
+            if (prototypes is not null)
+            {
+                metadata.Add(new(OutfitThresholdKey, F(serving.OutfitThreshold)));
+            }
+        }
         return Onnx.Model(graph, 13, "otchatsa style train", "1",
-            "Otchatsa style head: softmax(embedding · W + B) over K-Fashion styles.",
-            [
-                new(ClassesKey, string.Join(",", head.Classes.Select(c => c.Id))),
-                new(ViewKey, embeddingView),
-            ]);
+            "Otchatsa style head: softmax(embedding · W + B) over K-Fashion styles; outfit_similarity = max cosine to the styles' mean embeddings.",
+            metadata);
     }
+}
+
+/// <summary>
+/// What the served head needs besides its weights, written into the ONNX metadata: examples per class, the calibrated
+/// thresholds and the prototypes for the "not an outfit" check (all fitted on cross-validation folds by
+/// <c>otchatsa style train</c>).
+/// </summary>
+public sealed record HeadServing
+{
+    public IReadOnlyList<int>? Examples { get; init; }
+
+    public float MixTemperature { get; init; } = 1f;
+
+    public float MixTemperatureSlope { get; init; }
+
+    public float UnsureBelow { get; init; } = 0.45f;
+
+    public float ParentSureAbove { get; init; } = 1f;
+
+    /// <summary>Unit-length mean embedding per class (any number of prototypes; only their best cosine is output).</summary>
+    public IReadOnlyList<float[]>? Prototypes { get; init; }
+
+    public float OutfitThreshold { get; init; }
 }

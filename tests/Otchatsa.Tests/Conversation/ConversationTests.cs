@@ -31,13 +31,14 @@ public sealed class ConversationTests
     }
 
     [Fact]
-    public void A_photo_answer_names_the_style_or_says_it_could_not_tell_and_lists_three_malls_with_nine_items()
+    public void A_product_shot_is_answered_as_not_an_outfit_with_three_malls_and_nine_items()
     {
         var reply = NewConversation().AnswerPhoto(File.ReadAllBytes(DemoIndex.QueryImage), new ChatContext(Chat, ChatLanguage.En));
 
         Assert.Equal(ReplyKind.Recommendation, reply.Kind);
-        var style = DemoIndex.Runtime.Recommender.Recommend(File.ReadAllBytes(DemoIndex.QueryImage), Recommending.Strategies.Create(null)).Recommendation.Style;
-        Assert.Contains(style is null ? "couldn't tell the style" : $"Style: {style.Style.NameEn}", reply.Text, StringComparison.Ordinal);
+        Assert.Contains("doesn't look like an outfit photo", reply.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Style:", reply.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("couldn't find a person", reply.Text, StringComparison.Ordinal);
         Assert.Contains("1. demo-", reply.Text, StringComparison.Ordinal);
         Assert.Contains("3. demo-", reply.Text, StringComparison.Ordinal);
         Assert.Equal(9, reply.Images.Count);
@@ -84,6 +85,61 @@ public sealed class ConversationTests
 
         var unknown = conversation.AnswerCommand(new ChatCommand("style", "no-such-style"), new ChatContext(Chat, ChatLanguage.En));
         Assert.Contains("I don't know a style called 'no-such-style'", unknown.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Styles_lists_all_23_with_the_examples_the_head_learnt_from()
+    {
+        var info = (Recommending.IStyleHeadInfo)DemoIndex.Runtime.Recommender.Classifier;
+        var list = NewConversation().AnswerCommand(new ChatCommand("styles", ""), new ChatContext(Chat, ChatLanguage.En)).Text;
+
+        Assert.Contains("Styles I can recognise (23 of 23)", list, StringComparison.Ordinal);
+        foreach (var style in Otchatsa.Styles.StyleTaxonomy.All)
+        {
+            Assert.Contains($"{style.NameEn} ({style.NameKo}) {info.Examples[style.Id]}", list, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Every_one_of_the_23_styles_is_explained_with_its_malls_or_none_yet()
+    {
+        var conversation = NewConversation();
+        var index = DemoIndex.Runtime.Index;
+        foreach (var style in Otchatsa.Styles.StyleTaxonomy.All)
+        {
+            var reply = conversation.AnswerCommand(new ChatCommand("style", style.NameKo), new ChatContext(Chat, ChatLanguage.En));
+
+            Assert.Equal(ReplyKind.StyleLookup, reply.Kind);
+            Assert.Contains(style.DescriptionEn, reply.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("cannot recognise this style", reply.Text, StringComparison.Ordinal);
+            var carried = index.Malls.Values.Any(m => m.Share(style.Id) > 0);
+            if (carried)
+            {
+                Assert.Contains("Malls that carry it:", reply.Text, StringComparison.Ordinal);
+                Assert.NotNull(reply.Collage);
+            }
+            else
+            {
+                Assert.Contains("No mall in this catalog carries it yet.", reply.Text, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void An_outfit_the_head_is_unsure_of_is_answered_with_candidates_not_a_verdict()
+    {
+        var root = Path.Combine(TestPaths.RepoRoot, "..", "shared", "data", "kfashion23");
+        Skip.IfNot(File.Exists(Path.Combine(root, "manifest.csv")), "The 23-style K-Fashion sample (../shared/data/kfashion23) is not on this machine.");
+        var photo = Directory.GetFiles(Path.Combine(root, "images"), "*.jpg").Order(StringComparer.Ordinal).First();
+        var result = DemoIndex.Runtime.Recommender.Recommend(File.ReadAllBytes(photo), Recommending.Strategies.Create(null));
+        Skip.If(result.Recommendation.NotAnOutfit || !result.Recommendation.Unsure, "This photo got a confident answer.");
+
+        var reply = NewConversation().Describe(result, new ChatContext(Chat, ChatLanguage.En));
+
+        Assert.Contains("I'm not sure of the style. Candidates: ", reply.Text, StringComparison.Ordinal);
+        var line = reply.Text.Split('\n').Single(l => l.StartsWith("I'm not sure", StringComparison.Ordinal));
+        Assert.Equal(3, line.Split(" · ").Length);
+        Assert.DoesNotContain("sure ·", reply.Text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -35,11 +35,10 @@ public sealed partial class WebPageTests
         Assert.Equal(9, ThumbImage().Matches(html).Count);
         Assert.Equal(3, Regex.Count(html, "<li class=\"mall\">"));
         Assert.Contains($"href=\"{location}/photo\"", html, StringComparison.Ordinal);
-        // The demo index has no style labels and no trained head: the page says so instead of naming a style.
-        if (DemoIndex.Runtime.Recommender.Classifier.Classes.Count == 0)
-        {
-            Assert.Contains("id=\"no-style\"", html, StringComparison.Ordinal);
-        }
+        // The demo query is a Fashion-MNIST product shot: the page says it is not an outfit and draws no person box.
+        Assert.Contains("id=\"not-an-outfit\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"person-box\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"style-name\"", html, StringComparison.Ordinal);
         Assert.Contains("id=\"try-another\"", html, StringComparison.Ordinal);
 
         using var photo = await host.Client.GetAsync(new Uri(location + "/photo", UriKind.Relative));
@@ -139,6 +138,23 @@ public sealed partial class WebPageTests
         Assert.Contains("로맨틱", await byKorean.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.DoesNotContain("<script>", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_home_page_lists_all_23_styles_with_the_photos_the_head_learnt_each_from()
+    {
+        await using var host = await WebTestHost.StartAsync();
+        await host.Runtime.Loaded;
+        var seen = ((Otchatsa.Recommending.IStyleHeadInfo)DemoIndex.Runtime.Recommender.Classifier).Examples;
+
+        var html = await host.Client.GetStringAsync(new Uri("/?lang=en", UriKind.Relative));
+
+        Assert.Equal(23, Regex.Count(html, "class=\"style-card\""));
+        Assert.Equal(23, Regex.Count(html, "class=\"small examples-seen\""));
+        foreach (var style in Otchatsa.Styles.StyleTaxonomy.All)
+        {
+            Assert.Matches($"href=\"/styles/{style.Id}\">[^<]*<strong>[^<]+</strong><span>[^<]+</span><span class=\"small examples-seen\">{seen[style.Id]} photos learnt from</span>", html);
+        }
     }
 
     [Fact]
