@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Otchatsa.FakeDiscord;
+using Otchatsa.FakeTelegram;
 using Otchatsa.Tests.Support;
 using Otchatsa.Tests.Telegram;
 
