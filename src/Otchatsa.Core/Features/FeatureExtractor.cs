@@ -79,7 +79,7 @@ public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
     /// <summary>A cache for <paramref name="engine"/>'s models under <paramref name="root"/> (default: <see cref="EmbeddingCache.DefaultRoot"/>).</summary>
     public static FeatureExtractor Create(OutfitEngine engine, string? root = null) =>
         new(engine, new EmbeddingCache(root ?? EmbeddingCache.DefaultRoot, EmbeddingCache.KeyOf(
-            ModelPaths.ResNetId, ModelHashes.Of(engine.Models.ResNet), ModelHashes.Of(engine.Models.ResNetPreprocess),
+            engine.Embedder.ModelId, engine.Embedder.ModelSha256, ModelHashes.Of(engine.Models.ResNetPreprocess),
             ModelPaths.SegmenterId, ModelHashes.Of(engine.Models.Segmenter))));
 
     internal static IReadOnlyList<OutfitView> ViewsOf(OutfitView view) =>
