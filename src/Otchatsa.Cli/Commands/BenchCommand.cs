@@ -48,11 +48,17 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [Description("Also build an index of this whole catalog (into a temporary folder, deleted after).")]
         public string? Build { get; init; }
 
+        [CommandOption("--batch <N>")]
+        [Description("With --build: photos per network run (default: the builder's).")]
+        public int? Batch { get; init; }
+
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Images) ? ValidationResult.Error("--images is required.") : ValidationResult.Success();
+            string.IsNullOrWhiteSpace(Images) ? ValidationResult.Error("--images is required.")
+            : Batch is < 1 ? ValidationResult.Error("--batch must be at least 1.")
+            : ValidationResult.Success();
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -83,7 +89,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             }
             if (settings.Build is not null)
             {
-                await BuildAsync(engine, settings.Build, cancellationToken);
+                await BuildAsync(engine, settings.Build, settings.Batch, cancellationToken);
             }
         }
         finally
@@ -114,6 +120,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         var samples = new Samples();
         var failed = 0;
         var wall = new Stopwatch();
+        var cpu = TimeSpan.Zero;
         for (var round = -Math.Min(warmup, photos.Length); round < photos.Length; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -122,6 +129,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             if (measure && round == 0)
             {
                 wall.Start();
+                cpu = Process.GetCurrentProcess().TotalProcessorTime;
             }
             try
             {
@@ -153,12 +161,13 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             }
         }
         wall.Stop();
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
         var views = (engine.Settings.View == OutfitView.CropPlusWhole ? 2 : 1) * (engine.Settings.FlipAverage ? 2 : 1);
         var console = AnsiConsole.Console;
         console.MarkupLineInterpolated($"[bold]1. one photo at a time[/] ({views} network input(s) per photo, one batch; {(runtime is null ? "no index" : "with index")})");
         console.Write(samples.Table());
         var measured = samples.Count("total");
-        console.MarkupLineInterpolated($"{measured} photos in {wall.Elapsed.TotalSeconds:F1} s = {measured / wall.Elapsed.TotalSeconds:F1} photos/s, {failed} refused; peak memory {Memory.PeakMb():F0} MB");
+        console.MarkupLineInterpolated($"{measured} photos in {wall.Elapsed.TotalSeconds:F1} s = {measured / wall.Elapsed.TotalSeconds:F1} photos/s, CPU {cpuMs / Math.Max(1, measured):F1} ms/photo (both cores), {failed} refused; peak memory {Memory.PeakMb():F0} MB");
     }
 
     private static void Bare(OutfitEngine engine, byte[][] photos, string? modelsPath, CancellationToken cancellationToken)
@@ -223,7 +232,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         }
     }
 
-    private static async Task BuildAsync(OutfitEngine engine, string catalog, CancellationToken cancellationToken)
+    private static async Task BuildAsync(OutfitEngine engine, string catalog, int? batch, CancellationToken cancellationToken)
     {
         if (!File.Exists(catalog))
         {
@@ -233,9 +242,12 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         var outDir = Path.Combine(Path.GetTempPath(), $"otchatsa-bench-index-{Environment.ProcessId}");
         try
         {
-            var summary = await new IndexBuilder(engine).BuildAsync(catalog, outDir, cancellationToken: cancellationToken);
+            var builder = batch is { } b ? new IndexBuilder(engine) { BatchPhotos = b } : new IndexBuilder(engine);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var summary = await builder.BuildAsync(catalog, outDir, cancellationToken: cancellationToken);
+            var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
             var console = AnsiConsole.Console;
-            console.MarkupLineInterpolated($"[bold]3. catalog build[/] of {catalog}: {summary.Indexed} of {summary.Rows} photos indexed in {summary.Elapsed.TotalSeconds:F1} s = {summary.Indexed / summary.Elapsed.TotalSeconds:F1} photos/s; peak memory {Memory.PeakMb():F0} MB");
+            console.MarkupLineInterpolated($"[bold]3. catalog build[/] of {catalog}, {builder.BatchPhotos} photo(s) per network run: {summary.Indexed} of {summary.Rows} photos indexed in {summary.Elapsed.TotalSeconds:F1} s = {summary.Indexed / summary.Elapsed.TotalSeconds:F1} photos/s; CPU {cpuMs / Math.Max(1, summary.Indexed):F1} ms/photo; peak memory {Memory.PeakMb():F0} MB");
             if (summary.Timings is { } t)
             {
                 console.MarkupLineInterpolated($"   pipeline: {t}");
