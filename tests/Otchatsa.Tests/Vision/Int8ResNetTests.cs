@@ -197,6 +197,6 @@ public sealed class Int8ResNetTests : IClassFixture<Int8Fixture>
         using var fp32 = new OutfitEngine(_models.Paths.With(EmbedderPrecision.Fp32), EmbeddingSettings.Parse(manifest.EmbeddingView));
         var refused = Assert.Throws<IndexIncompatibleException>(() => manifest.EnsureCompatible(IndexBuilder.ExpectedManifest(fp32)));
         Assert.Contains("rebuild with `otchatsa index build`", refused.Message);
-        Assert.Contains(ModelPaths.ResNetId, refused.Message);
+        Assert.Contains($"this build uses {ModelPaths.ResNetId} (sha", refused.Message);
     }
 }
