@@ -108,7 +108,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         {
             return ModelPaths.ParseEmbedder(value);
         }
-        catch (ArgumentException ex)
+        catch (UnknownEmbedderException ex)
         {
             throw new CliException(ex.Message);
         }

@@ -19,7 +19,7 @@ internal static class CliRunner
             return 64;
         }
         catch (Exception ex) when (ex is CliException or IndexIncompatibleException or FileNotFoundException
-                                       or DirectoryNotFoundException or CatalogManifestException
+                                       or DirectoryNotFoundException or CatalogManifestException or Pipeline.UnknownEmbedderException
                                        or Microsoft.Extensions.Options.OptionsValidationException)
         {
             Console.Error.WriteLine($"otchatsa: {ex.Message}");

@@ -55,7 +55,7 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         {
             return ModelPaths.ParseEmbedder(value);
         }
-        catch (ArgumentException ex)
+        catch (UnknownEmbedderException ex)
         {
             throw new CliException(ex.Message);
         }

@@ -37,7 +37,7 @@ public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string S
     {
         "int8" => EmbedderPrecision.Int8,
         "fp32" => EmbedderPrecision.Fp32,
-        _ => throw new ArgumentException($"Unknown embedder '{value}': use int8 or fp32."),
+        _ => throw new UnknownEmbedderException($"Unknown embedder '{value}' (--embedder or ${EmbedderVariable}): use int8 or fp32."),
     };
 
     public const string ResNetId = "resnet18-dnnimagefeaturizer-0.23.1";
@@ -77,3 +77,6 @@ public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string S
         return paths.With(chosen);
     }
 }
+
+/// <summary>An embedder name that is neither <c>int8</c> nor <c>fp32</c>; the message is fit to show as is.</summary>
+public sealed class UnknownEmbedderException(string message) : Exception(message);
