@@ -16,6 +16,11 @@ app.Configure(config =>
         style.SetDescription("Train the style head.");
         style.AddCommand<StyleTrainCommand>("train").WithDescription("Train the style head on a labelled manifest (ONNX + model card).");
     });
+    config.AddBranch("models", models =>
+    {
+        models.SetDescription("Derived models.");
+        models.AddCommand<ModelsQuantizeCommand>("quantize").WithDescription("Calibrate the int8 ResNet18 on catalog photos (model card + ONNX), check it against fp32.");
+    });
     config.AddBranch("kfashion", kfashion =>
     {
         kfashion.SetDescription("AI Hub K-Fashion data.");

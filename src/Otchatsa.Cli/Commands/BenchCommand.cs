@@ -11,10 +11,11 @@ using Spectre.Console.Cli;
 namespace Otchatsa.Cli.Commands;
 
 /// <summary>
-/// Per-stage latency over real photos, next to the bare ONNX Runtime cost of ResNet18 measured in the same run on the
-/// same inputs, so the embedding stage's overhead is a ratio rather than a number from another day.
+/// The speed story in one run: per-stage latency of one-at-a-time answers over real photos; the bare ONNX Runtime cost
+/// of the fp32 and the int8 ResNet18 on the same photos' inputs, interleaved so a noisy machine hits both alike; and
+/// optionally a whole catalog build. Peak memory is measured per phase (Linux: the peak is reset between phases).
 /// </summary>
-internal sealed class BenchCommand : Command<BenchCommand.Settings>
+internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -23,7 +24,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         public string Images { get; init; } = "";
 
         [CommandOption("--index <DIR>")]
-        [Description("Also time style and search against this index.")]
+        [Description("Also time style and search against this index (its view and embedder are used).")]
         public string? Index { get; init; }
 
         [CommandOption("--limit <N>")]
@@ -35,26 +36,61 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--view <VIEW>")]
         public string? View { get; init; }
 
+        [CommandOption("--embedder <int8|fp32>")]
+        [Description("The pipeline's ResNet18 (default: int8 when its card is installed). The bare cost is measured for both.")]
+        public string? Embedder { get; init; }
+
+        [CommandOption("--raw <N>")]
+        [Description("Photos whose inputs time the bare network (fp32 and int8, batch 1 and 4). Default 50; 0 skips.")]
+        public int Raw { get; init; } = 50;
+
+        [CommandOption("--build <CSV>")]
+        [Description("Also build an index of this whole catalog (into a temporary folder, deleted after).")]
+        public string? Build { get; init; }
+
+        [CommandOption("--batch <N>")]
+        [Description("With --build: photos per network run (default: the builder's).")]
+        public int? Batch { get; init; }
+
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Images) ? ValidationResult.Error("--images is required.") : ValidationResult.Success();
+            string.IsNullOrWhiteSpace(Images) ? ValidationResult.Error("--images is required.")
+            : Batch is < 1 ? ValidationResult.Error("--batch must be at least 1.")
+            : ValidationResult.Success();
     }
 
-    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var files = ListPhotos(settings.Images).Take(settings.Limit).ToArray();
         if (files.Length == 0)
         {
             throw new CliException($"No photos found in '{settings.Images}'.");
         }
-        using var runtime = settings.Index is null ? null : OtchatsaRuntime.Open(settings.Index, settings.Models);
-        var engine = runtime?.Engine ?? new OutfitEngine(ModelPaths.Locate(settings.Models),
+        EmbedderPrecision? precision = settings.Embedder is null ? null : ParseEmbedder(settings.Embedder);
+        var console = AnsiConsole.Console;
+        console.MarkupLineInterpolated($"otchatsa bench: {Environment.ProcessorCount} cores, {files.Length} photos from {settings.Images}, {settings.Warmup} warm-up");
+
+        Memory.ResetPeak();
+        var load = Stopwatch.StartNew();
+        using var runtime = settings.Index is null ? null : OtchatsaRuntime.Open(settings.Index, settings.Models, precision);
+        var engine = runtime?.Engine ?? new OutfitEngine(ModelPaths.Locate(settings.Models, precision),
             settings.View is null ? EmbeddingSettings.Default : EmbeddingSettings.Parse(settings.View));
+        var loadMs = load.Elapsed.TotalMilliseconds;
         try
         {
-            return Run(engine, runtime, files, settings.Warmup, cancellationToken);
+            console.MarkupLineInterpolated($"embedder {engine.Embedder.ModelId} (sha {engine.Embedder.ModelSha256[..12]}…), view {engine.Settings.Name}; models loaded in {loadMs:F0} ms");
+            var photos = files.Select(File.ReadAllBytes).ToArray();
+            var embedP50 = Pipeline(engine, runtime, photos, settings.Warmup, cancellationToken);
+            if (settings.Raw > 0)
+            {
+                Bare(engine, photos.Take(settings.Raw).ToArray(), embedP50, cancellationToken);
+            }
+            if (settings.Build is not null)
+            {
+                await BuildAsync(engine, settings.Build, settings.Batch, cancellationToken);
+            }
         }
         finally
         {
@@ -63,26 +99,29 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 engine.Dispose();
             }
         }
+        return 0;
     }
 
-    private static int Run(OutfitEngine engine, OtchatsaRuntime? runtime, string[] files, int warmup, CancellationToken cancellationToken)
+    private static EmbedderPrecision ParseEmbedder(string value)
+    {
+        try
+        {
+            return ModelPaths.ParseEmbedder(value);
+        }
+        catch (UnknownEmbedderException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+
+    /// <summary>Runs one photo at a time; returns the embed stage's p50.</summary>
+    private static double Pipeline(OutfitEngine engine, OtchatsaRuntime? runtime, byte[][] photos, int warmup, CancellationToken cancellationToken)
     {
         var strategy = Strategies.Create(null);
-        var samples = new Dictionary<string, List<double>>();
-        void Add(string stage, double ms)
-        {
-            if (!samples.TryGetValue(stage, out var list))
-            {
-                samples[stage] = list = [];
-            }
-            list.Add(ms);
-        }
-
-        var tensor = new float[3 * ResNetEmbedder.InputSize * ResNetEmbedder.InputSize];
-        var output = new float[ResNetEmbedder.Dimensions];
-        var photos = files.Select(File.ReadAllBytes).ToArray();
+        var samples = new Samples();
         var failed = 0;
         var wall = new Stopwatch();
+        var cpu = TimeSpan.Zero;
         for (var round = -Math.Min(warmup, photos.Length); round < photos.Length; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -91,6 +130,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
             if (measure && round == 0)
             {
                 wall.Start();
+                cpu = Process.GetCurrentProcess().TotalProcessorTime;
             }
             try
             {
@@ -106,57 +146,132 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 {
                     continue;
                 }
-                Add("decode", analysis.Timings.Decode);
-                Add("segment", analysis.Timings.Segment);
-                Add("embed", analysis.Timings.Embed);
+                samples.Add("decode", analysis.Timings.Decode);
+                samples.Add("segment (person + views)", analysis.Timings.Segment);
+                samples.Add("embed (batch of all views)", analysis.Timings.Embed);
                 if (runtime is not null)
                 {
-                    Add("classify", classify);
-                    Add("search", search);
+                    samples.Add("classify", classify);
+                    samples.Add("search", search);
                 }
-                Add("total", analysis.Timings.Total + classify + search);
+                samples.Add("total", analysis.Timings.Total + classify + search);
             }
             catch (ImageRejectedException)
             {
                 failed += measure ? 1 : 0;
-                continue;
             }
-
-            // Outside the timed pipeline: the bare network on this photo's own prepared input (its whole-image view),
-            // once per photo, in the same process and moment.
-            wall.Stop();
-            using (var decoded = ImageDecoder.Decode(photo, engine.Limits))
-            using (var view = OutfitCropper.Render(decoded.Bitmap, NoPerson(decoded.Bitmap), OutfitView.Whole))
-            {
-                engine.Embedder.FillInput(view, tensor);
-            }
-            var clock = Stopwatch.StartNew();
-            engine.Embedder.RunRaw(tensor, output);
-            Add("resnet18_onnx_raw", clock.Elapsed.TotalMilliseconds);
-            wall.Start();
         }
         wall.Stop();
-
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+        var views = (engine.Settings.View == OutfitView.CropPlusWhole ? 2 : 1) * (engine.Settings.FlipAverage ? 2 : 1);
         var console = AnsiConsole.Console;
-        var table = new Table().AddColumns("stage", "p50 ms", "p95 ms", "mean ms", "n");
-        foreach (var (stage, values) in samples)
-        {
-            table.AddRow(stage, $"{Percentile(values, 0.50):F1}", $"{Percentile(values, 0.95):F1}", $"{values.Average():F1}", $"{values.Count}");
-        }
-        console.Write(table);
-        var measured = samples.GetValueOrDefault("total")?.Count ?? 0;
-        var embedP50 = Percentile(samples.GetValueOrDefault("embed") ?? [0], 0.5);
-        var rawP50 = Percentile(samples.GetValueOrDefault("resnet18_onnx_raw") ?? [1], 0.5);
-        var views = engine.Settings.View == OutfitView.CropPlusWhole ? 2 : 1;
-        views *= engine.Settings.FlipAverage ? 2 : 1;
-        console.MarkupLineInterpolated($"view {engine.Settings.Name}: {views} network run(s) per photo; embed p50 / ({views} × raw p50) = {embedP50 / (views * rawP50):F3}");
-        console.MarkupLineInterpolated($"{measured} photos in {wall.Elapsed.TotalSeconds:F1} s = {measured / wall.Elapsed.TotalSeconds:F1} images/s (one at a time), {failed} refused");
-        console.MarkupLineInterpolated($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):F0} MB, {Environment.ProcessorCount} cores");
-        return 0;
+        console.MarkupLineInterpolated($"[bold]1. one photo at a time[/] ({views} network input(s) per photo, one batch; {(runtime is null ? "no index" : "with index")})");
+        console.Write(samples.Table());
+        var measured = samples.Count("total");
+        console.MarkupLineInterpolated($"{measured} photos in {wall.Elapsed.TotalSeconds:F1} s = {measured / wall.Elapsed.TotalSeconds:F1} photos/s, CPU {cpuMs / Math.Max(1, measured):F1} ms/photo (both cores), {failed} refused; peak memory {Memory.PeakMb():F0} MB");
+        return samples.P50("embed (batch of all views)");
     }
 
-    private static PersonDetection NoPerson(SkiaSharp.SKBitmap image) =>
-        new(false, new SkiaSharp.SKRectI(0, 0, image.Width, image.Height), 0f, new PersonMask(1, 1, [0f]));
+    private static void Bare(OutfitEngine engine, byte[][] photos, double embedP50, CancellationToken cancellationToken)
+    {
+        Memory.ResetPeak();
+        var paths = engine.Models;
+        var other = engine.Embedder.Precision == EmbedderPrecision.Int8 ? EmbedderPrecision.Fp32 : EmbedderPrecision.Int8;
+        ResNetEmbedder? second = null;
+        var buildMs = 0.0;
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            second = new ResNetEmbedder(paths.ResNet, paths.ResNetPreprocess, paths.With(other).LoadInt8Card());
+            buildMs = clock.Elapsed.TotalMilliseconds;
+        }
+        catch (FileNotFoundException ex)
+        {
+            AnsiConsole.Console.MarkupLineInterpolated($"[yellow]bare cost of {other} skipped: {ex.Message}[/]");
+        }
+        using var _ = second;
+        var embedders = new[] { engine.Embedder, second }.OfType<ResNetEmbedder>()
+            .OrderBy(e => e.Precision).ToArray();
+        const int Plane = 3 * ResNetEmbedder.InputSize * ResNetEmbedder.InputSize;
+        var tensor = new float[8 * Plane];
+        var output = new float[8 * ResNetEmbedder.Dimensions];
+        var samples = new Samples();
+        var index = 0;
+        foreach (var photo in photos)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var views = Int8Calibrator.Views(engine, photo);
+            if (views is null)
+            {
+                continue;
+            }
+            for (var b = 0; b < views.Length; b++)
+            {
+                engine.Embedder.FillInput(views[b], tensor.AsSpan(b * Plane, Plane));
+                views[b].Dispose();
+            }
+            // Batch 8 = two photos, as an index build with two photos per run sends (the same four inputs twice).
+            tensor.AsSpan(0, 4 * Plane).CopyTo(tensor.AsSpan(4 * Plane));
+            // Alternate which model goes first, so neither always runs right after the single-threaded view rendering.
+            var order = index++ % 2 == 0 ? embedders : embedders.Reverse().ToArray();
+            foreach (var embedder in order)
+            {
+                var name = embedder.Precision.ToString().ToLowerInvariant();
+                var clock = Stopwatch.StartNew();
+                embedder.RunRaw(tensor, output, 1);
+                samples.Add($"{name} batch 1 (per run)", clock.Elapsed.TotalMilliseconds);
+                clock.Restart();
+                embedder.RunRaw(tensor, output, 4);
+                samples.Add($"{name} batch 4 (per photo = 4 views)", clock.Elapsed.TotalMilliseconds);
+                clock.Restart();
+                embedder.RunRaw(tensor, output, 8);
+                samples.Add($"{name} batch 8 (per photo, 2 photos a run)", clock.Elapsed.TotalMilliseconds / 2);
+            }
+        }
+        var console = AnsiConsole.Console;
+        console.MarkupLineInterpolated($"[bold]2. bare ONNX Runtime ResNet18[/], same {samples.Count("fp32 batch 1 (per run)")} photos' inputs, interleaved{(second is not null && other == EmbedderPrecision.Int8 ? $" (int8 model rebuilt from its card in {buildMs:F0} ms)" : "")}");
+        console.Write(samples.Table());
+        var own = engine.Embedder.Precision.ToString().ToLowerInvariant();
+        var runs = engine.InputsPerPhoto;
+        var bareOwn = runs == 4 ? samples.P50($"{own} batch 4 (per photo = 4 views)") : runs * samples.P50($"{own} batch 1 (per run)");
+        console.MarkupLineInterpolated($"pipeline embed p50 / bare {own} cost of its {runs} input(s) = {embedP50 / bareOwn:F2}");
+        var fp32 = samples.P50("fp32 batch 4 (per photo = 4 views)");
+        var int8 = samples.P50("int8 batch 4 (per photo = 4 views)");
+        if (!double.IsNaN(fp32) && !double.IsNaN(int8))
+        {
+            console.MarkupLineInterpolated($"int8 speed-up, batch 4: {fp32 / int8:F2}×; batch 1: {samples.P50("fp32 batch 1 (per run)") / samples.P50("int8 batch 1 (per run)"):F2}×; peak memory with both models {Memory.PeakMb():F0} MB");
+        }
+    }
+
+    private static async Task BuildAsync(OutfitEngine engine, string catalog, int? batch, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(catalog))
+        {
+            throw new CliException($"Catalog manifest '{catalog}' does not exist.");
+        }
+        Memory.ResetPeak();
+        var outDir = Path.Combine(Path.GetTempPath(), $"otchatsa-bench-index-{Environment.ProcessId}");
+        try
+        {
+            var builder = batch is { } b ? new IndexBuilder(engine) { BatchPhotos = b } : new IndexBuilder(engine);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var summary = await builder.BuildAsync(catalog, outDir, cancellationToken: cancellationToken);
+            var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+            var console = AnsiConsole.Console;
+            console.MarkupLineInterpolated($"[bold]3. catalog build[/] of {catalog}, {builder.BatchPhotos} photo(s) per network run: {summary.Indexed} of {summary.Rows} photos indexed in {summary.Elapsed.TotalSeconds:F1} s = {summary.Indexed / summary.Elapsed.TotalSeconds:F1} photos/s; CPU {cpuMs / Math.Max(1, summary.Indexed):F1} ms/photo; peak memory {Memory.PeakMb():F0} MB");
+            if (summary.Timings is { } t)
+            {
+                console.MarkupLineInterpolated($"   pipeline: {t}");
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(outDir))
+            {
+                Directory.Delete(outDir, recursive: true);
+            }
+        }
+    }
 
     internal static double Percentile(IReadOnlyList<double> values, double p)
     {
@@ -185,5 +300,65 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 .Order(StringComparer.Ordinal);
         }
         throw new CliException($"'{source}' is neither a folder nor a .csv manifest.");
+    }
+
+    private sealed class Samples
+    {
+        private readonly Dictionary<string, List<double>> _values = [];
+
+        public void Add(string stage, double ms)
+        {
+            if (!_values.TryGetValue(stage, out var list))
+            {
+                _values[stage] = list = [];
+            }
+            list.Add(ms);
+        }
+
+        public int Count(string stage) => _values.GetValueOrDefault(stage)?.Count ?? 0;
+
+        public double P50(string stage) => Percentile(_values.GetValueOrDefault(stage) ?? [], 0.5);
+
+        public Table Table()
+        {
+            var table = new Table().AddColumns("stage", "p50 ms", "p95 ms", "mean ms", "n");
+            foreach (var (stage, values) in _values)
+            {
+                table.AddRow(stage, $"{Percentile(values, 0.50):F1}", $"{Percentile(values, 0.95):F1}", $"{values.Average():F1}", $"{values.Count}");
+            }
+            return table;
+        }
+    }
+
+    /// <summary>Peak resident memory per phase: Linux resets VmHWM when 5 is written to /proc/self/clear_refs.</summary>
+    private static class Memory
+    {
+        public static void ResetPeak()
+        {
+            try
+            {
+                File.WriteAllText("/proc/self/clear_refs", "5");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Not Linux, or not allowed: the peak then covers the whole process so far.
+            }
+        }
+
+        public static double PeakMb()
+        {
+            try
+            {
+                var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+                if (line is not null)
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+            return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024);
+        }
     }
 }

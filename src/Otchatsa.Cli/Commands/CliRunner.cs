@@ -54,7 +54,7 @@ internal static class CliRunner
         IndexIncompatibleException => (ExitCodes.IndexUnusable, OneLine(ex.Message)),
         IndexBuildRefusedException => (ExitCodes.BuildRefused, OneLine(ex.Message)),
         OperationCanceledException => (ExitCodes.Cancelled, "cancelled."),
-        CliException or CatalogManifestException or Microsoft.Extensions.Options.OptionsValidationException
+        CliException or CatalogManifestException or Pipeline.UnknownEmbedderException or Microsoft.Extensions.Options.OptionsValidationException
             => (ExitCodes.BadInput, OneLine(ex.Message)),
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
             => (ExitCodes.BadInput, OneLine(ex.Message)),

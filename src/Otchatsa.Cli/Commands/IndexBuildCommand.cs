@@ -22,6 +22,10 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         [Description("Embedding view: crop, whole, crop-neutral, crop+whole (optionally /flip).")]
         public string? View { get; init; }
 
+        [CommandOption("--embedder <int8|fp32>")]
+        [Description("ResNet18 weights (default: int8 when its card is installed, or $OTCHATSA_EMBEDDER).")]
+        public string? Embedder { get; init; }
+
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
@@ -42,13 +46,26 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
             throw new CliException($"Catalog manifest '{settings.Catalog}' does not exist.");
         }
         var embedding = settings.View is null ? EmbeddingSettings.Default : EmbeddingSettings.Parse(settings.View);
-        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), embedding);
+        var precision = settings.Embedder is null ? (Vision.EmbedderPrecision?)null : ParseEmbedder(settings.Embedder);
+        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, precision), embedding);
         var allowPrivate = settings.AllowPrivateNetworks
                            || Environment.GetEnvironmentVariable(CatalogFetchOptions.AllowPrivateNetworksVariable) is "1" or "true" or "True";
         var fetch = CatalogFetchOptions.Default with { AllowPrivateNetworks = allowPrivate };
         var summary = await Build(engine, settings.Catalog, settings.Out, cancellationToken, fetch);
         Report(summary);
         return 0;
+    }
+
+    private static Vision.EmbedderPrecision ParseEmbedder(string value)
+    {
+        try
+        {
+            return ModelPaths.ParseEmbedder(value);
+        }
+        catch (UnknownEmbedderException ex)
+        {
+            throw new CliException(ex.Message);
+        }
     }
 
     /// <summary>Builds with a progress bar on stderr (plain lines when stderr is not a terminal).</summary>
@@ -83,6 +100,10 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         var console = CliRunner.Human;
         console.MarkupLineInterpolated(
             $"[green]Index ready[/] at {summary.Directory}: {summary.Indexed} of {summary.Rows} photos indexed, {summary.Skipped} skipped, {summary.Malls} malls, {summary.Elapsed.TotalSeconds:F1} s.");
+        if (summary.Timings is { } timings)
+        {
+            console.MarkupLineInterpolated($"[grey]{timings}[/]");
+        }
         if (summary.PredictedStyles > 0)
         {
             console.MarkupLineInterpolated($"Styles predicted for {summary.PredictedStyles} unlabelled photos.");

@@ -20,12 +20,31 @@ public sealed record IndexBuildSummary(
     IReadOnlyList<string> SkipExamples,
     int Malls,
     int PredictedStyles,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>Where the build's time went (null when nothing was analysed).</summary>
+    public IndexBuildTimings? Timings { get; init; }
+}
+
+/// <summary>
+/// Time per stage of a build, summed over photos: <see cref="PrepareMs"/> on the preparing thread (decode, person,
+/// views and mirrors, thumbnail), <see cref="NetworkMs"/> in batched network runs, and how long the network side
+/// waited for prepared photos (<see cref="NetworkWaitMs"/>: high means preparation is the bottleneck).
+/// </summary>
+public sealed record IndexBuildTimings(int Photos, int Batches, double PrepareMs, double NetworkMs, double NetworkWaitMs)
+{
+    public override string ToString() =>
+        $"prepare {PrepareMs / Math.Max(1, Photos):F1} ms/photo (decode + person + views + thumbnail, one thread), " +
+        $"network {NetworkMs / Math.Max(1, Photos):F1} ms/photo ({Batches} batches), network waited {NetworkWaitMs / 1000:F1} s for photos";
+}
 
 /// <summary>
 /// Builds an index folder from a catalog manifest: fetch → decode → person → embedding → SQLite row + thumbnail +
 /// HNSW vector; then styles are predicted for unlabelled rows and mall profiles written. The folder is built beside
 /// the target and swapped in only when complete, so a half-built index never replaces a good one.
+/// Three stages overlap through bounded channels: fetching, preparing (decode, person, views, thumbnail: one thread)
+/// and the network (batches of <see cref="BatchPhotos"/> photos, every input of them in one run, on ONNX Runtime's
+/// threads). At most a few photos are in flight between stages, so memory stays near a one-photo pipeline's.
 /// </summary>
 public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetchOptions = null)
 {
@@ -38,12 +57,15 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
     /// </summary>
     public const double MinIndexedShare = 0.5;
 
+    /// <summary>Photos per network run (× <see cref="OutfitEngine.InputsPerPhoto"/> inputs). Chosen by `otchatsa bench` (README, Speed).</summary>
+    public int BatchPhotos { get; init; } = 2;
+
     /// <summary>The manifest an index built by <paramref name="engine"/> must carry to be served by it.</summary>
     public static IndexManifest ExpectedManifest(OutfitEngine engine) => new()
     {
         Models =
         [
-            new ModelFingerprint("embedding", ModelPaths.ResNetId, ModelHashes.Of(engine.Models.ResNet)),
+            new ModelFingerprint("embedding", engine.Embedder.ModelId, engine.Embedder.ModelSha256),
             new ModelFingerprint("segmenter", ModelPaths.SegmenterId, ModelHashes.Of(engine.Models.Segmenter)),
         ],
         EmbeddingView = engine.Settings.Name,
@@ -71,6 +93,7 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
         }
 
         IndexBuildSummary? summary = null;
+        IndexBuildTimings? timings = null;
         await AtomicDirectory.BuildAsync(outDirectory, async (work, ct) =>
         {
             var items = new List<(CatalogItem Item, float[] Vector)>(rows.Count);
@@ -98,34 +121,87 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
                     }
                 }, ct);
 
-                var done = 0;
-                using (var batch = store.BeginBatch())
+                var prepared = Channel.CreateBounded<Prepared>(
+                    new BoundedChannelOptions(BatchPhotos + 1) { SingleReader = true, SingleWriter = true });
+                var prepareMs = 0.0;
+                var preparer = Task.Run(async () =>
                 {
-                    await foreach (var (row, result) in fetched.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                    try
                     {
+                        await foreach (var (row, result) in fetched.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                        {
+                            var prepareClock = Stopwatch.StartNew();
+                            var item = Prepare(row, result);
+                            prepareMs += prepareClock.Elapsed.TotalMilliseconds;
+                            await prepared.Writer.WriteAsync(item, ct).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        prepared.Writer.Complete();
+                    }
+                }, ct);
+
+                var done = 0;
+                var networkMs = 0.0;
+                var waitMs = 0.0;
+                var batches = 0;
+                var pending = new List<Prepared>(BatchPhotos);
+                void Flush()
+                {
+                    if (pending.Count == 0)
+                    {
+                        return;
+                    }
+                    var networkClock = Stopwatch.StartNew();
+                    var vectors = EmbedBatch(pending);
+                    networkMs += networkClock.Elapsed.TotalMilliseconds;
+                    batches++;
+                    for (var i = 0; i < pending.Count; i++)
+                    {
+                        var id = store.AddItem(pending[i].Item!, pending[i].Thumbnail!);
+                        items.Add((pending[i].Item! with { Id = id }, vectors[i]));
                         done++;
-                        if (!result.Ok)
-                        {
-                            Skip(row, "fetch_" + result.Failure!.Value.ToString().ToLowerInvariant(), result.Message ?? "could not be fetched");
-                        }
-                        else
-                        {
-                            try
-                            {
-                                var (item, vector, thumb) = Analyze(row, result.Bytes!);
-                                var id = store.AddItem(item, thumb);
-                                var stored = item with { Id = id };
-                                items.Add((stored, vector));
-                            }
-                            catch (ImageRejectedException ex)
-                            {
-                                Skip(row, ex.Code.ToWire(), ex.Message);
-                            }
-                        }
                         progress?.Report(new IndexBuildProgress(done, rows.Count, items.Count, done - items.Count));
                     }
+                    pending.Clear();
+                }
+                using (var batch = store.BeginBatch())
+                {
+                    var reader = prepared.Reader;
+                    while (true)
+                    {
+                        if (!reader.TryRead(out var next))
+                        {
+                            // Nothing ready: run what we have rather than let the network idle, then wait.
+                            Flush();
+                            var wait = Stopwatch.StartNew();
+                            var more = await reader.WaitToReadAsync(ct).ConfigureAwait(false);
+                            waitMs += wait.Elapsed.TotalMilliseconds;
+                            if (!more)
+                            {
+                                break;
+                            }
+                            continue;
+                        }
+                        if (next.Failure is { } failure)
+                        {
+                            done++;
+                            Skip(next.Row, failure.Reason, failure.Message);
+                            progress?.Report(new IndexBuildProgress(done, rows.Count, items.Count, done - items.Count));
+                            continue;
+                        }
+                        pending.Add(next);
+                        if (pending.Count == BatchPhotos)
+                        {
+                            Flush();
+                        }
+                    }
+                    Flush();
                     batch.Commit();
                 }
+                await preparer.ConfigureAwait(false);
+                timings = new IndexBuildTimings(items.Count, batches, prepareMs, networkMs, waitMs);
                 await producer.ConfigureAwait(false);
                 if (items.Count == 0 || items.Count < rows.Count * MinIndexedShare)
                 {
@@ -168,15 +244,49 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
                     index.Malls.Count, predicted, TimeSpan.Zero);
             }
         }, cancellationToken).ConfigureAwait(false);
-        return summary! with { Elapsed = clock.Elapsed };
+        return summary! with { Elapsed = clock.Elapsed, Timings = timings };
     }
 
-    private (CatalogItem Item, float[] Vector, byte[] Thumbnail) Analyze(CatalogRow row, byte[] bytes)
+    /// <summary>A photo ready for the network (its inputs rendered, its row and thumbnail made), or why it is skipped.</summary>
+    private sealed record Prepared(CatalogRow Row, CatalogItem? Item, byte[]? Thumbnail, SKBitmap[]? Inputs, (string Reason, string Message)? Failure);
+
+    private Prepared Prepare(CatalogRow row, FetchResult result)
     {
-        using var decoded = ImageDecoder.Decode(bytes, engine.Limits);
-        var analysis = engine.Analyze(decoded);
-        var item = CatalogItem.FromRow(row, decoded.OriginalWidth, decoded.OriginalHeight);
-        return (item, analysis.Embedding, Thumbnails.Jpeg(decoded.Bitmap, ThumbnailSide));
+        if (!result.Ok)
+        {
+            return new Prepared(row, null, null, null,
+                ("fetch_" + result.Failure!.Value.ToString().ToLowerInvariant(), result.Message ?? "could not be fetched"));
+        }
+        try
+        {
+            using var decoded = ImageDecoder.Decode(result.Bytes!, engine.Limits);
+            var person = engine.Segmenter.Detect(decoded.Bitmap);
+            var inputs = engine.RenderInputs(decoded.Bitmap, person);
+            var item = CatalogItem.FromRow(row, decoded.OriginalWidth, decoded.OriginalHeight);
+            return new Prepared(row, item, Thumbnails.Jpeg(decoded.Bitmap, ThumbnailSide), inputs, null);
+        }
+        catch (ImageRejectedException ex)
+        {
+            return new Prepared(row, null, null, null, (ex.Code.ToWire(), ex.Message));
+        }
+    }
+
+    /// <summary>One network run over every input of the photos; returns each photo's vector and disposes the inputs.</summary>
+    private float[][] EmbedBatch(List<Prepared> photos)
+    {
+        try
+        {
+            var embeddings = engine.Embedder.EmbedBatch(photos.SelectMany(p => p.Inputs!).ToArray());
+            var per = engine.InputsPerPhoto;
+            return photos.Select((_, i) => engine.Combine(embeddings[(i * per)..((i + 1) * per)])).ToArray();
+        }
+        finally
+        {
+            foreach (var input in photos.SelectMany(p => p.Inputs!))
+            {
+                input.Dispose();
+            }
+        }
     }
 
     // Unlabelled rows get the classifier's style so every mall has a profile; labelled rows keep their label.

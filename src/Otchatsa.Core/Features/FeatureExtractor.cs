@@ -79,7 +79,7 @@ public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
     /// <summary>A cache for <paramref name="engine"/>'s models under <paramref name="root"/> (default: <see cref="EmbeddingCache.DefaultRoot"/>).</summary>
     public static FeatureExtractor Create(OutfitEngine engine, string? root = null) =>
         new(engine, new EmbeddingCache(root ?? EmbeddingCache.DefaultRoot, EmbeddingCache.KeyOf(
-            ModelPaths.ResNetId, ModelHashes.Of(engine.Models.ResNet), ModelHashes.Of(engine.Models.ResNetPreprocess),
+            engine.Embedder.ModelId, engine.Embedder.ModelSha256, ModelHashes.Of(engine.Models.ResNetPreprocess),
             ModelPaths.SegmenterId, ModelHashes.Of(engine.Models.Segmenter))));
 
     internal static IReadOnlyList<OutfitView> ViewsOf(OutfitView view) =>
@@ -175,17 +175,45 @@ public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
             Cache.Put(PersonUnit, key, person.ToVector());
         }
         var units = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach (var (view, mirrored) in UnitsOf(settings))
+        var owned = new List<SKBitmap>();
+        try
         {
-            var name = UnitName(view, mirrored);
-            if (!Cache.TryGet(name, key, ResNetEmbedder.Dimensions, out var vector))
+            var rendered = new Dictionary<OutfitView, SKBitmap>();
+            var missing = new List<(string Name, SKBitmap Input)>();
+            foreach (var (view, mirrored) in UnitsOf(settings))
             {
-                using var rendered = OutfitCropper.Render(image, detection, view);
-                using var flipped = mirrored ? ResNetEmbedder.Mirror(rendered) : null;
-                vector = Engine.Embedder.Embed(flipped ?? rendered);
-                Cache.Put(name, key, vector);
+                var name = UnitName(view, mirrored);
+                if (Cache.TryGet(name, key, ResNetEmbedder.Dimensions, out var vector))
+                {
+                    units[name] = vector;
+                    continue;
+                }
+                if (!rendered.TryGetValue(view, out var plain))
+                {
+                    rendered[view] = plain = OutfitCropper.Render(image, detection, view);
+                    owned.Add(plain);
+                }
+                var input = mirrored ? ResNetEmbedder.Mirror(plain) : plain;
+                if (mirrored)
+                {
+                    owned.Add(input);
+                }
+                missing.Add((name, input));
             }
-            units[name] = vector;
+            // Every missing unit of the photo in one network run, as the engine does.
+            var vectors = Engine.Embedder.EmbedBatch(missing.Select(m => m.Input).ToArray());
+            for (var i = 0; i < missing.Count; i++)
+            {
+                Cache.Put(missing[i].Name, key, vectors[i]);
+                units[missing[i].Name] = vectors[i];
+            }
+        }
+        finally
+        {
+            foreach (var bitmap in owned)
+            {
+                bitmap.Dispose();
+            }
         }
         return new PhotoFeatures(key, person, units);
     }

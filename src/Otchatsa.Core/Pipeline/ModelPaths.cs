@@ -1,3 +1,5 @@
+using Otchatsa.Vision;
+
 namespace Otchatsa.Pipeline;
 
 /// <summary>
@@ -7,11 +9,46 @@ namespace Otchatsa.Pipeline;
 /// </summary>
 public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string Segmenter, string? StyleHead)
 {
+    /// <summary>Environment variable choosing the embedder: <c>int8</c> or <c>fp32</c>.</summary>
+    public const string EmbedderVariable = "OTCHATSA_EMBEDDER";
+
+    /// <summary>The int8 ResNet18's model card (<see cref="Int8ModelCard"/>), when installed under models/.</summary>
+    public string? Int8Card { get; init; }
+
+    /// <summary>Which ResNet18 the engine runs; <see cref="EmbedderPrecision.Int8"/> needs <see cref="Int8Card"/>.</summary>
+    public EmbedderPrecision Embedder { get; init; } = EmbedderPrecision.Fp32;
+
+    /// <summary>The card to build the int8 model from, or null for fp32.</summary>
+    public Int8ModelCard? LoadInt8Card() => Embedder == EmbedderPrecision.Int8 ? Int8ModelCard.Load(Int8Card!) : null;
+
+    /// <summary>These paths with another embedder (the int8 one needs its card under models/).</summary>
+    public ModelPaths With(EmbedderPrecision embedder)
+    {
+        if (embedder == EmbedderPrecision.Int8 && (Int8Card is null || !File.Exists(Int8Card)))
+        {
+            throw new FileNotFoundException(
+                $"The int8 embedder needs models/{Int8ModelCard.FileName}: make it with `otchatsa models quantize`.", Int8Card);
+        }
+        return this with { Embedder = embedder };
+    }
+
+    /// <summary>Parses <c>int8</c> / <c>fp32</c> (the <c>--embedder</c> option and <see cref="EmbedderVariable"/>).</summary>
+    public static EmbedderPrecision ParseEmbedder(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "int8" => EmbedderPrecision.Int8,
+        "fp32" => EmbedderPrecision.Fp32,
+        _ => throw new UnknownEmbedderException($"Unknown embedder '{value}' (--embedder or ${EmbedderVariable}): use int8 or fp32."),
+    };
+
     public const string ResNetId = "resnet18-dnnimagefeaturizer-0.23.1";
     public const string SegmenterId = "mediapipe-selfie-segmentation";
 
     /// <summary>Finds the models beside the application, or in <paramref name="modelsPath"/> when given.</summary>
-    public static ModelPaths Locate(string? modelsPath = null)
+    /// <param name="modelsPath">The models folder; beside the application when null.</param>
+    /// <param name="embedder">
+    /// The embedder; when null, <see cref="EmbedderVariable"/> if set, else int8 when its card is installed, else fp32.
+    /// </param>
+    public static ModelPaths Locate(string? modelsPath = null, EmbedderPrecision? embedder = null)
     {
         var baseDir = AppContext.BaseDirectory;
         var models = string.IsNullOrWhiteSpace(modelsPath) ? Path.Combine(baseDir, "models") : Path.GetFullPath(modelsPath);
@@ -20,7 +57,10 @@ public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string S
             Path.Combine(dnn, "ResNet18Onnx", "ResNet18.onnx"),
             Path.Combine(dnn, "ResNetPrepOnnx", "ResNetPreprocess.onnx"),
             Path.Combine(models, "selfie_segmentation.onnx"),
-            File.Exists(Path.Combine(models, "style_head.onnx")) ? Path.Combine(models, "style_head.onnx") : null);
+            File.Exists(Path.Combine(models, "style_head.onnx")) ? Path.Combine(models, "style_head.onnx") : null)
+        {
+            Int8Card = File.Exists(Path.Combine(models, Int8ModelCard.FileName)) ? Path.Combine(models, Int8ModelCard.FileName) : null,
+        };
         foreach (var required in new[] { paths.ResNet, paths.ResNetPreprocess, paths.Segmenter })
         {
             if (!File.Exists(required))
@@ -30,6 +70,13 @@ public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string S
                     required);
             }
         }
-        return paths;
+        var fromEnvironment = Environment.GetEnvironmentVariable(EmbedderVariable);
+        var chosen = embedder
+            ?? (string.IsNullOrWhiteSpace(fromEnvironment) ? (EmbedderPrecision?)null : ParseEmbedder(fromEnvironment))
+            ?? (paths.Int8Card is null ? EmbedderPrecision.Fp32 : EmbedderPrecision.Int8);
+        return paths.With(chosen);
     }
 }
+
+/// <summary>An embedder name that is neither <c>int8</c> nor <c>fp32</c>; the message is fit to show as is.</summary>
+public sealed class UnknownEmbedderException(string message) : Exception(message);

@@ -74,7 +74,7 @@ public sealed class OutfitEngine : IDisposable
         Settings = settings ?? EmbeddingSettings.Default;
         Limits = limits ?? ImageLimits.Default;
         _segmenter = new PersonSegmenter(models.Segmenter);
-        _embedder = new ResNetEmbedder(models.ResNet, models.ResNetPreprocess);
+        _embedder = new ResNetEmbedder(models.ResNet, models.ResNetPreprocess, models.LoadInt8Card());
     }
 
     public ModelPaths Models { get; }
@@ -95,17 +95,17 @@ public sealed class OutfitEngine : IDisposable
     /// <summary>Analyses an already decoded photo (the caller keeps ownership).</summary>
     public OutfitAnalysis Analyze(DecodedImage decoded, double decodeMs = 0)
     {
-        // "segment" covers finding the person and rendering the 224×224 view(s); "embed" is the network alone plus
-        // its input tensor, so the benchmark can set it against the bare ONNX Runtime cost.
+        // "segment" covers finding the person and rendering the 224×224 view(s) and mirrors; "embed" is the network
+        // alone (one batch of all of them) plus its input tensor, so the benchmark can set it against the bare cost.
         var clock = Stopwatch.StartNew();
         var person = _segmenter.Detect(decoded.Bitmap);
-        var views = RenderViews(decoded.Bitmap, person);
+        var views = RenderInputs(decoded.Bitmap, person);
         var segmentMs = clock.Elapsed.TotalMilliseconds;
         clock.Restart();
         float[] embedding;
         try
         {
-            embedding = EmbedViews(views);
+            embedding = EmbedInputs(views);
         }
         finally
         {
@@ -128,10 +128,10 @@ public sealed class OutfitEngine : IDisposable
     /// <summary>Embeds the configured view of an image whose person was already found.</summary>
     public float[] Embed(SKBitmap image, PersonDetection person)
     {
-        var views = RenderViews(image, person);
+        var views = RenderInputs(image, person);
         try
         {
-            return EmbedViews(views);
+            return EmbedInputs(views);
         }
         finally
         {
@@ -148,15 +148,35 @@ public sealed class OutfitEngine : IDisposable
         _embedder.Dispose();
     }
 
+    /// <summary>Network inputs per photo: one per view, twice that with flip averaging.</summary>
+    public int InputsPerPhoto => (Settings.View == OutfitView.CropPlusWhole ? 2 : 1) * (Settings.FlipAverage ? 2 : 1);
+
+    /// <summary>
+    /// The network inputs of a photo whose person was found, in the order <see cref="Combine"/> expects: the views,
+    /// then (with flip averaging) their mirrors. The caller disposes them.
+    /// </summary>
+    public SKBitmap[] RenderInputs(SKBitmap image, PersonDetection person)
+    {
+        var views = RenderViews(image, person);
+        return Settings.FlipAverage ? [.. views, .. views.Select(ResNetEmbedder.Mirror)] : views;
+    }
+
+    /// <summary>A photo's vector from the embeddings of its <see cref="RenderInputs"/> (flip averaging, concatenation).</summary>
+    public float[] Combine(IReadOnlyList<float[]> inputs)
+    {
+        var views = Settings.FlipAverage ? inputs.Count / 2 : inputs.Count;
+        var parts = Enumerable.Range(0, views)
+            .Select(i => Settings.FlipAverage ? ResNetEmbedder.FlipAverage(inputs[i], inputs[views + i]) : inputs[i])
+            .ToArray();
+        return parts.Length == 1 ? parts[0] : VectorMath.Concat(parts);
+    }
+
     private SKBitmap[] RenderViews(SKBitmap image, PersonDetection person) => Settings.View == OutfitView.CropPlusWhole
         ? [OutfitCropper.Render(image, person, OutfitView.Crop), OutfitCropper.Render(image, person, OutfitView.Whole)]
         : [OutfitCropper.Render(image, person, Settings.View)];
 
-    private float[] EmbedViews(SKBitmap[] views)
-    {
-        var parts = views.Select(v => Settings.FlipAverage ? _embedder.EmbedWithFlip(v) : _embedder.Embed(v)).ToArray();
-        return parts.Length == 1 ? parts[0] : VectorMath.Concat(parts);
-    }
+    /// <summary>Every input of the photo (views and mirrors) goes through the network as one batch.</summary>
+    private float[] EmbedInputs(SKBitmap[] inputs) => Combine(_embedder.EmbedBatch(inputs));
 
     private static SKRectI ScaleBox(SKRectI box, DecodedImage decoded)
     {

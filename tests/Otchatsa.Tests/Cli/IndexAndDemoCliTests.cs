@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Otchatsa.Tests.Support;
+using Otchatsa.Vision;
 
 namespace Otchatsa.Tests.Cli;
 
@@ -108,18 +109,26 @@ public sealed class IndexAndDemoCliTests
     }
 
     [Fact]
-    public async Task Bench_prints_per_stage_percentiles_throughput_and_the_raw_network_cost()
+    public async Task Bench_prints_per_stage_percentiles_throughput_and_the_bare_cost_of_both_networks()
     {
-        var result = await CliProcess.RunAsync(Timeout, "bench", "--images", DemoIndex.Manifest, "--index", DemoIndex.Directory, "--limit", "6", "--warmup", "1");
+        var result = await CliProcess.RunAsync(Timeout, "bench", "--images", DemoIndex.Manifest, "--index", DemoIndex.Directory, "--limit", "6", "--warmup", "1", "--raw", "2");
 
         Assert.True(result.ExitCode == 0, result.StdErr);
-        foreach (var stage in new[] { "decode", "segment", "embed", "classify", "search", "total", "resnet18_onnx_raw" })
+        foreach (var stage in new[] { "decode", "segment", "embed", "classify", "search", "total" })
         {
             Assert.Contains(stage, result.StdOut);
         }
         Assert.Contains("p50", result.StdOut);
         Assert.Contains("p95", result.StdOut);
-        Assert.Contains("images/s", result.StdOut);
-        Assert.Contains("embed p50 / (4 × raw p50)", result.StdOut); // the default view, crop+whole/flip, runs the network four times
+        Assert.Contains("photos/s", result.StdOut);
+        Assert.Contains("4 network input(s) per photo", result.StdOut); // the default view, crop+whole/flip, with mirrors
+        Assert.Contains(ResNetEmbedder.Int8Id, result.StdOut); // the demo index is built with the default embedder
+        foreach (var bare in new[] { "fp32 batch 1", "fp32 batch 4", "int8 batch 1", "int8 batch 4" })
+        {
+            Assert.Contains(bare, result.StdOut);
+        }
+        Assert.Contains("int8 speed-up", result.StdOut);
+        Assert.Contains("pipeline embed p50 / bare int8 cost of its 4 input(s)", result.StdOut);
+        Assert.Contains("peak memory", result.StdOut);
     }
 }
