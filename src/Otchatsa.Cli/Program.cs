@@ -26,6 +26,12 @@ app.Configure(config =>
         kfashion.SetDescription("AI Hub K-Fashion data.");
         kfashion.AddCommand<KFashionImportCommand>("import").WithDescription("Turn AI Hub K-Fashion labels and photos into a manifest.");
     });
+    config.AddBranch("embedder", embedder =>
+    {
+        embedder.SetDescription("Our own embedder (tools/embedder-train).");
+        embedder.AddCommand<EmbedderDataCommand>("data").WithDescription("Fill the embedding cache for a labelled manifest and describe it (labels, folds, keys) for the training tool.");
+        embedder.AddCommand<EmbedderCheckCommand>("check").WithDescription("Run an embedding network with ONNX Runtime on the probe pictures and compare with PyTorch's outputs.");
+    });
     config.AddCommand<EvalCommand>("eval").WithDescription("Style, mall, item, crop and latency numbers (index + queries, or --folds cross-validation).");
     config.AddCommand<RecommendCommand>("recommend").WithDescription("Style, three malls and nine items for each photo.");
     config.AddCommand<DemoCommand>("demo").WithDescription("Build the Fashion-MNIST demo index once and answer for a sample photo.");

@@ -35,6 +35,10 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         [Description("Embedding cache folder (default: $OTCHATSA_CACHE or ~/.cache/otchatsa/embeddings).")]
         public string? Cache { get; init; }
 
+        [CommandOption("--embedder-model <ONNX>")]
+        [Description("Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).")]
+        public string? EmbedderModel { get; init; }
+
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
@@ -45,7 +49,7 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var views = ParseViews(settings.Views);
-        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models));
+        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, embedderModel: settings.EmbedderModel));
         var extractor = FeatureExtractor.Create(engine, settings.Cache);
         var photos = LabelledPhotos.Read(RequireFile(settings.Data));
         if (settings.Preview is not null)

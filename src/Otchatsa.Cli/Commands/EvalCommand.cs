@@ -41,6 +41,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("With --folds: comma-separated embedding views to compare (default: the product's default view).")]
         public string? Views { get; init; }
 
+        [CommandOption("--fold <K>")]
+        [Description("With --folds: score only fold K (0-based), e.g. for an embedder trained on the other folds (other-background queries are made for that fold only).")]
+        public int? Fold { get; init; }
+
         [CommandOption("--in-studio-only")]
         [Description("Skip the other-background queries (the person pasted onto another photo's background).")]
         public bool InStudioOnly { get; init; }
@@ -105,6 +109,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("Embedding cache folder (default: $OTCHATSA_CACHE or ~/.cache/otchatsa/embeddings).")]
         public string? Cache { get; init; }
 
+        [CommandOption("--embedder-model <ONNX>")]
+        [Description("Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).")]
+        public string? EmbedderModel { get; init; }
+
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
@@ -121,6 +129,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             if (Folds is null && Queries.Length > 1)
             {
                 return ValidationResult.Error("Several --queries manifests need --folds.");
+            }
+            if (Fold is { } k && (Folds is null || k < 0 || k >= Folds))
+            {
+                return ValidationResult.Error("--fold needs --folds <n> and a value from 0 to n-1.");
             }
             return Folds is < 2 ? ValidationResult.Error("--folds needs at least 2.") : ValidationResult.Success();
         }
@@ -142,10 +154,12 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         if (settings.Folds is { } folds)
         {
             var views = EmbedCommand.ParseViews(settings.Views);
-            using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), views[0]);
+            using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, embedderModel: settings.EmbedderModel), views[0]);
             var extractor = FeatureExtractor.Create(engine, settings.Cache);
+            var assignment = CrossValidation.ProductFolds(photos, folds, settings.Seed);
+            Func<LabelledPhoto, bool>? scored = settings.Fold is { } only ? p => assignment[p.Index] == only : null;
             var samples = EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>
-                LabelledPhotos.ExtractAll(extractor, settings.Queries, views, otherBackgrounds, p, cancellationToken, settings.BackgroundEvery));
+                LabelledPhotos.ExtractAll(extractor, settings.Queries, views, otherBackgrounds, p, cancellationToken, settings.BackgroundEvery, scored));
             var head = StyleTrainCommand.ParseHead(settings.Head) with { Seed = settings.Seed };
             head = head with
             {
@@ -156,27 +170,28 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
             var results = views.Select(view => CrossValidation.Run(samples, new CrossValidationSettings
             {
                 View = view, Folds = folds, Seed = settings.Seed, Head = head, Blend = blend, Strategies = strategies,
-                OtherBackgrounds = otherBackgrounds, NeighbourWeight = settings.NeighbourWeight, VotePriorPower = settings.VotePrior, EvidenceStrength = settings.Evidence,
+                OtherBackgrounds = otherBackgrounds, OnlyFold = settings.Fold, NeighbourWeight = settings.NeighbourWeight, VotePriorPower = settings.VotePrior, EvidenceStrength = settings.Evidence,
                 CalibrateOn = settings.CalibrateOn == "all" ? null : settings.CalibrateOn, CalibrateSlope = settings.CalibrateSlope,
             }, cancellationToken)).ToArray();
             LatencyMetrics? latency = null;
             if (settings.Latency > 0)
             {
                 // Fold 0's head and index, queried with fold 0's photos: the same separation as the quality numbers.
-                var assignment = CrossValidation.ProductFolds(photos, folds, settings.Seed);
-                var train = samples.Where(s => assignment[s.Photo.Index] != 0).ToArray();
+                // Fold 0's (or the scored fold's) head and index, queried with that fold's photos.
+                var latencyFold = settings.Fold ?? 0;
+                var train = samples.Where(s => assignment[s.Photo.Index] != latencyFold).ToArray();
                 using var foldHead = CrossValidation.TrainHead(train, views[0], head);
                 using var index = CrossValidation.BuildIndex(train, views[0]);
                 var recommender = new OutfitRecommender(engine, index, foldHead);
                 latency = Probes.Latency(recommender, CrossValidation.CreateStrategy(strategy, blend),
-                    photos.Where(p => assignment[p.Index] == 0).Take(settings.Latency).Select(p => p.Path).ToArray());
+                    photos.Where(p => assignment[p.Index] == latencyFold).Take(settings.Latency).Select(p => p.Path).ToArray());
             }
             report = new EvalReport(CommandLine(), $"{folds}-fold product-disjoint cross-validation", string.Join(" + ", settings.Queries), photos.Count,
                 strategy, results, Probes.Coverage(samples), latency, clock.Elapsed.TotalSeconds);
         }
         else
         {
-            using var runtime = OtchatsaRuntime.Open(settings.Index!, settings.Models);
+            using var runtime = OtchatsaRuntime.Open(settings.Index!, settings.Models, embedderModel: settings.EmbedderModel);
             var view = runtime.Engine.Settings;
             var extractor = FeatureExtractor.Create(runtime.Engine, settings.Cache);
             var samples = EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>

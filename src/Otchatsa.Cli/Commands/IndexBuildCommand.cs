@@ -26,6 +26,10 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         [Description("ResNet18 weights (default: int8 when its card is installed, or $OTCHATSA_EMBEDDER).")]
         public string? Embedder { get; init; }
 
+        [CommandOption("--embedder-model <ONNX>")]
+        [Description("Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).")]
+        public string? EmbedderModel { get; init; }
+
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
@@ -47,7 +51,7 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         }
         var embedding = settings.View is null ? EmbeddingSettings.Default : EmbeddingSettings.Parse(settings.View);
         var precision = settings.Embedder is null ? (Vision.EmbedderPrecision?)null : ParseEmbedder(settings.Embedder);
-        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, precision), embedding);
+        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, precision, settings.EmbedderModel), embedding);
         var allowPrivate = settings.AllowPrivateNetworks
                            || Environment.GetEnvironmentVariable(CatalogFetchOptions.AllowPrivateNetworksVariable) is "1" or "true" or "True";
         var fetch = CatalogFetchOptions.Default with { AllowPrivateNetworks = allowPrivate };

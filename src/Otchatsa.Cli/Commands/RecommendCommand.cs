@@ -24,6 +24,10 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
         [Description("blend (default) or seed (the original project's rule).")]
         public string Strategy { get; init; } = Strategies.Default;
 
+        [CommandOption("--embedder-model <ONNX>")]
+        [Description("Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).")]
+        public string? EmbedderModel { get; init; }
+
         [CommandOption("--models <DIR>")]
         [Description("Folder with the project's models (default: beside the program).")]
         public string? Models { get; init; }
@@ -39,7 +43,7 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var strategy = Strategies.Create(settings.Strategy);
-        using var runtime = OtchatsaRuntime.Open(settings.Index, settings.Models);
+        using var runtime = OtchatsaRuntime.Open(settings.Index, settings.Models, embedderModel: settings.EmbedderModel);
         var failed = 0;
         foreach (var image in settings.Images)
         {

@@ -24,7 +24,9 @@ public sealed class OtchatsaRuntime : IDisposable
     /// <param name="indexDirectory">The index folder.</param>
     /// <param name="modelsPath">The models folder (see <see cref="ModelPaths.Locate"/>).</param>
     /// <param name="embedder">The embedder (see <see cref="ModelPaths.Locate"/>); an index built with the other one is refused.</param>
-    public static OtchatsaRuntime Open(string indexDirectory, string? modelsPath = null, Vision.EmbedderPrecision? embedder = null)
+    /// <param name="embedderModel">A fine-tuned embedding network (see <see cref="ModelPaths.Locate"/>).</param>
+    public static OtchatsaRuntime Open(
+        string indexDirectory, string? modelsPath = null, Vision.EmbedderPrecision? embedder = null, string? embedderModel = null)
     {
         AtomicDirectory.Recover(indexDirectory);
         if (!Directory.Exists(indexDirectory))
@@ -32,7 +34,7 @@ public sealed class OtchatsaRuntime : IDisposable
             throw new IndexIncompatibleException($"No index at '{indexDirectory}'. Build one with 'otchatsa index build'.", ["missing"]);
         }
         var manifest = IndexManifest.Load(indexDirectory);
-        var engine = new OutfitEngine(ModelPaths.Locate(modelsPath, embedder), EmbeddingSettings.Parse(manifest.EmbeddingView));
+        var engine = new OutfitEngine(ModelPaths.Locate(modelsPath, embedder, embedderModel), EmbeddingSettings.Parse(manifest.EmbeddingView));
         try
         {
             var index = CatalogIndex.Open(indexDirectory, IndexBuilder.ExpectedManifest(engine));

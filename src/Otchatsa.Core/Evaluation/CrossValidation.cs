@@ -77,6 +77,12 @@ public sealed record CrossValidationSettings
 
     /// <summary>Share of real outfits (out of fold) allowed below the outfit threshold.</summary>
     public double OutfitFalseRate { get; init; } = 0.005;
+
+    /// <summary>
+    /// Score only this fold (0-based; heads, indexes and calibration from the folds as usual): for a model trained on
+    /// the other folds' photos, e.g. an embedder from <c>tools/embedder-train</c>.
+    /// </summary>
+    public int? OnlyFold { get; init; }
 }
 
 /// <summary>
@@ -198,10 +204,14 @@ public static class CrossValidation
                 var index = indexes[r.Fold];
                 var served = Rank(Calibration.Apply(r.Mixed, Calibration.TemperatureAt(mixT[r.Fold].T0, mixT[r.Fold].Slope, r.TopSimilarity)), r.Classes);
                 var headOnly = Rank(Calibration.Apply(r.Head, headT[r.Fold]), r.Classes);
+                var scored = settings.OnlyFold is not { } only || r.Fold == only;
                 if (r.Photo.Style is { } truth)
                 {
-                    styleTallies[r.Condition].Add(truth, served, r.Classes);
-                    headTallies[r.Condition].Add(truth, headOnly, r.Classes);
+                    if (scored)
+                    {
+                        styleTallies[r.Condition].Add(truth, served, r.Classes);
+                        headTallies[r.Condition].Add(truth, headOnly, r.Classes);
+                    }
                     if (calibrating.Contains(r) && r.Classes.Any(c => c.Id == truth.Id))
                     {
                         answers.Add((served[0].Score, served[0].Style.Id == truth.Id));
@@ -212,6 +222,10 @@ public static class CrossValidation
                 if (r.Condition.EndsWith(QuerySets.InStudio, StringComparison.Ordinal))
                 {
                     outfitScores.Add(r.Outfit);
+                }
+                if (!scored)
+                {
+                    continue;
                 }
                 var mallSizes = index.Malls;
                 var eligibleMall = r.Photo.Mall.Length > 0 && mallSizes.TryGetValue(r.Photo.Mall, out var mall) && mall.ItemCount >= 3 ? r.Photo.Mall : null;
@@ -228,7 +242,7 @@ public static class CrossValidation
                 return rs.Length == 0 ? 0 : rs.Count(r => r.Outfit < (r.Person ? outfitThreshold - Pipeline.OutfitRecommender.NotAnOutfitPersonMargin : outfitThreshold)) / (double)rs.Length;
             }
             return new ViewResult(
-                settings.View.Name,
+                settings.OnlyFold is { } scoredFold ? $"{settings.View.Name} (fold {scoredFold})" : settings.View.Name,
                 settings.Folds,
                 samples.Count,
                 conditions.Select(c => new ConditionResult(c.Name, styleTallies[c.Name].Metrics(), strategyTallies[c.Name].Select(t => t.Metrics()).ToArray(), headTallies[c.Name].Metrics())).ToArray(),

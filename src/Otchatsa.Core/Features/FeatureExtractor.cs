@@ -70,7 +70,7 @@ public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
 {
     // Versioned like the views: r2 segments a 256×256 input shrunk by area averaging (Resampling) instead of mipmaps.
     public const string PersonUnit = "person.r2";
-    private const string SwapRecipe = "background-swap-v1";
+    internal const string SwapRecipe = "background-swap-v1";
 
     public OutfitEngine Engine { get; } = engine;
 

@@ -132,7 +132,8 @@ public static class LabelledPhotos
         bool otherBackgrounds,
         IProgress<FeatureProgress>? progress = null,
         CancellationToken cancellationToken = default,
-        int backgroundEvery = 1)
+        int backgroundEvery = 1,
+        Func<LabelledPhoto, bool>? backgroundWhere = null)
     {
         var all = ReadAll(manifestCsvs);
         var result = new List<PhotoSample>(all.Count);
@@ -140,7 +141,9 @@ public static class LabelledPhotos
         foreach (var manifest in manifestCsvs)
         {
             var own = Read(manifest);
-            var samples = Extract(extractor, own, settings, otherBackgrounds, null, cancellationToken, backgroundEvery);
+            var first = offset;
+            var samples = Extract(extractor, own, settings, otherBackgrounds, null, cancellationToken, backgroundEvery,
+                backgroundWhere is null ? null : p => backgroundWhere(all[first + p.Index]));
             foreach (var sample in samples)
             {
                 result.Add(sample with { Photo = all[offset + sample.Photo.Index] });
@@ -154,7 +157,8 @@ public static class LabelledPhotos
     /// <summary>
     /// Features of every photo; with <paramref name="otherBackgrounds"/>, also of every
     /// <paramref name="backgroundEvery"/>-th photo's person on another backdrop (each costs two extra segmentations
-    /// and the embeddings again, so a sample keeps the first run affordable on a small machine).
+    /// and the embeddings again, so a sample keeps the first run affordable on a small machine);
+    /// <paramref name="backgroundWhere"/> narrows them further (e.g. to the one fold that is scored).
     /// </summary>
     public static IReadOnlyList<PhotoSample> Extract(
         FeatureExtractor extractor,
@@ -163,7 +167,8 @@ public static class LabelledPhotos
         bool otherBackgrounds,
         IProgress<FeatureProgress>? progress = null,
         CancellationToken cancellationToken = default,
-        int backgroundEvery = 1)
+        int backgroundEvery = 1,
+        Func<LabelledPhoto, bool>? backgroundWhere = null)
     {
         var samples = new PhotoSample[photos.Count];
         var bytes = new Dictionary<int, byte[]>();
@@ -172,7 +177,7 @@ public static class LabelledPhotos
         {
             cancellationToken.ThrowIfCancellationRequested();
             var studio = extractor.Extract(Bytes(i), settings);
-            var other = otherBackgrounds && i % Math.Max(1, backgroundEvery) == 0
+            var other = otherBackgrounds && i % Math.Max(1, backgroundEvery) == 0 && (backgroundWhere?.Invoke(photos[i]) ?? true)
                 ? extractor.ExtractOnBackground(Bytes(i), Bytes(BackgroundFor(photos, i)), settings)
                 : null;
             samples[i] = new PhotoSample(photos[i], studio, other);

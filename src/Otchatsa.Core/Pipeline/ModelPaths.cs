@@ -5,10 +5,18 @@ namespace Otchatsa.Pipeline;
 /// <summary>
 /// Where the ONNX models are. ResNet18 and its preprocessing come from the NuGet package
 /// <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> (copied next to the binaries as <c>DnnImageModels/</c>); the person
-/// segmenter and the style head are the project's own files under <c>models/</c>.
+/// segmenter and the style head are the project's own files under <c>models/</c>. A fine-tuned embedder
+/// (<c>tools/embedder-train</c>: same input, output and preprocessing as the package's ResNet18) replaces the package's
+/// network when given explicitly or when the models folder holds <c>embedder.onnx</c>; <see cref="EmbedderId"/> then
+/// names it, it runs in fp32 (the int8 card is calibrated for the package's network), and indexes and caches built
+/// with another network no longer match.
 /// </summary>
-public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string Segmenter, string? StyleHead)
+public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string Segmenter, string? StyleHead,
+    string EmbedderId = ModelPaths.ResNetId)
 {
+    public const string FineTunedId = "resnet18-finetuned";
+    public const string EmbedderFileName = "embedder.onnx";
+
     /// <summary>Environment variable choosing the embedder: <c>int8</c> or <c>fp32</c>.</summary>
     public const string EmbedderVariable = "OTCHATSA_EMBEDDER";
 
@@ -48,16 +56,24 @@ public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string S
     /// <param name="embedder">
     /// The embedder; when null, <see cref="EmbedderVariable"/> if set, else int8 when its card is installed, else fp32.
     /// </param>
-    public static ModelPaths Locate(string? modelsPath = null, EmbedderPrecision? embedder = null)
+    /// <param name="embedderModel">
+    /// A fine-tuned embedding network (<c>--embedder-model</c>); when null, <c>embedder.onnx</c> in the models folder if
+    /// present, else the package's ResNet18. A fine-tuned network runs in fp32.
+    /// </param>
+    public static ModelPaths Locate(string? modelsPath = null, EmbedderPrecision? embedder = null, string? embedderModel = null)
     {
         var baseDir = AppContext.BaseDirectory;
         var models = string.IsNullOrWhiteSpace(modelsPath) ? Path.Combine(baseDir, "models") : Path.GetFullPath(modelsPath);
         var dnn = Path.Combine(baseDir, "DnnImageModels");
+        var own = !string.IsNullOrWhiteSpace(embedderModel) ? Path.GetFullPath(embedderModel)
+            : File.Exists(Path.Combine(models, EmbedderFileName)) ? Path.Combine(models, EmbedderFileName)
+            : null;
         var paths = new ModelPaths(
-            Path.Combine(dnn, "ResNet18Onnx", "ResNet18.onnx"),
+            own ?? Path.Combine(dnn, "ResNet18Onnx", "ResNet18.onnx"),
             Path.Combine(dnn, "ResNetPrepOnnx", "ResNetPreprocess.onnx"),
             Path.Combine(models, "selfie_segmentation.onnx"),
-            File.Exists(Path.Combine(models, "style_head.onnx")) ? Path.Combine(models, "style_head.onnx") : null)
+            File.Exists(Path.Combine(models, "style_head.onnx")) ? Path.Combine(models, "style_head.onnx") : null,
+            own is null ? ResNetId : FineTunedId)
         {
             Int8Card = File.Exists(Path.Combine(models, Int8ModelCard.FileName)) ? Path.Combine(models, Int8ModelCard.FileName) : null,
         };
@@ -69,6 +85,15 @@ public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string S
                     $"Model file '{required}' is missing. Build the solution (it copies the models) or set Otchatsa:ModelsPath.",
                     required);
             }
+        }
+        if (own is not null)
+        {
+            if (embedder == EmbedderPrecision.Int8)
+            {
+                throw new UnknownEmbedderException(
+                    $"The int8 embedder is calibrated for the package's ResNet18, not for {Path.GetFileName(own)}: use --embedder fp32 with a fine-tuned network.");
+            }
+            return paths.With(EmbedderPrecision.Fp32);
         }
         var fromEnvironment = Environment.GetEnvironmentVariable(EmbedderVariable);
         var chosen = embedder

@@ -53,7 +53,9 @@ public sealed class ResNetEmbedder : IDisposable
     /// <param name="preprocessPath">The NuGet ResNetPreprocess.onnx.</param>
     /// <param name="int8Card">When given, the int8 model this card describes is built from <paramref name="resnetPath"/> and run.</param>
     /// <param name="options">Session options; <see cref="OnnxSessions.Options"/> when null.</param>
-    public ResNetEmbedder(string resnetPath, string preprocessPath, Int8ModelCard? int8Card, SessionOptions? options = null)
+    /// <param name="modelId">The id an fp32 network is recorded under (<see cref="ModelPaths.ResNetId"/>, or <see cref="ModelPaths.FineTunedId"/>).</param>
+    public ResNetEmbedder(string resnetPath, string preprocessPath, Int8ModelCard? int8Card, SessionOptions? options = null,
+        string modelId = ModelPaths.ResNetId)
     {
         using var shared = options is null ? OnnxSessions.Options() : null;
         _meanBgr = ReadMeanImage(preprocessPath);
@@ -62,7 +64,7 @@ public sealed class ResNetEmbedder : IDisposable
         if (int8Card is null)
         {
             Precision = EmbedderPrecision.Fp32;
-            ModelId = ModelPaths.ResNetId;
+            ModelId = modelId;
             // Vectors of the batched copy equal the package's (same graph, same weights), so fp32 keeps the file's hash:
             // indexes and cached embeddings made before batching stay valid.
             ModelSha256 = sourceSha;

@@ -74,6 +74,18 @@ public sealed class CrossValidationTests
         Assert.Equal(["blend", "seed"], studio.Strategies.Select(s => s.Strategy));
         Assert.All(studio.Strategies, s => Assert.InRange(s.MallRecallAt3, 0.0, 1.0));
         Assert.All(studio.Strategies, s => Assert.InRange(s.GarmentPrecision, 0.0, 1.0));
+        Assert.Equal(chosen.Count(p => p.Style is not null), studio.Style.Queries + studio.Style.Excluded);
+
+        // --fold: the same folds, one of them scored (for an embedder trained on the others).
+        var folds = CrossValidation.ProductFolds(chosen, 3, seed: 1);
+        var one = CrossValidation.Run(samples, new CrossValidationSettings
+        {
+            View = view, Folds = 3, Head = new StyleHeadOptions { MinExamples = 10 }, OtherBackgrounds = false, OnlyFold = 1,
+        });
+        var scored = Assert.Single(one.Conditions).Style;
+        Assert.Equal(chosen.Count(p => p.Style is not null && folds[p.Index] == 1), scored.Queries + scored.Excluded);
+        Assert.InRange(scored.Queries, 1, studio.Style.Queries - 1);
+        Assert.Equal("crop (fold 1)", one.View);
     }
 
     private static uint StableHash(string text)
