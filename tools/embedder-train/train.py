@@ -41,7 +41,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resnet_onnx as R  # noqa: E402
 
-NUGET = os.path.expanduser("~/.nuget/packages/microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels")
+NUGET = os.path.join(os.environ.get("NUGET_PACKAGES") or os.path.expanduser("~/.nuget/packages"),
+                     "microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels")
 GARMENTS = ["상의", "하의", "아우터", "원피스"]  # top, bottom, outer, dress (the K-Fashion label categories)
 UNITS = ["crop", "crop~mirror", "whole", "whole~mirror"]
 CACHE_MAGIC = b"OTEC1\0\0\0"

@@ -89,7 +89,7 @@ public sealed class EmbedderToolTests(ITestOutputHelper output)
         try
         {
             var script = Path.Combine(TestPaths.RepoRoot, "tools", "embedder-train", "train.py");
-            var (code, log) = Run(Python, $"\"{script}\" --threads 1 selfcheck --out \"{dir.FullName}\"", TimeSpan.FromMinutes(8));
+            var (code, log) = Run(Python, $"\"{script}\" --threads 1 --nuget \"{Path.Combine(AppContext.BaseDirectory, "DnnImageModels")}\" selfcheck --out \"{dir.FullName}\"", TimeSpan.FromMinutes(8));
             output.WriteLine(log);
             Assert.True(code == 0, $"selfcheck exited with {code}:\n{log}");
             Assert.Contains("selfcheck ok", log);
