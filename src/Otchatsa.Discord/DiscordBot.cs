@@ -30,6 +30,10 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private readonly Lock _checkpointLock = new();
+    private readonly SortedSet<int> _unhandled = [];
+    private string? _checkpointSession;
+    private int _lastSeen = -1;
     private CancellationToken _stopping;
     private volatile string? _botUserId;
 
@@ -90,6 +94,18 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
 
     /// <summary>The application id, known after start.</summary>
     public string? ApplicationId { get; private set; }
+
+    /// <summary>Interactions replayed after a resume older than this are ignored: Discord's callback window is 3 s.</summary>
+    public static readonly TimeSpan InteractionCallbackWindow = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Raised (on the receive loop or a handler's thread, serialized) with the session and the sequence up to which
+    /// every dispatch has been handled: a message once its handler returned (the worker has stored its job or decided
+    /// to ignore it), any other event when it arrived. It is raised on every dispatch (so its time is recent) and when
+    /// the handled sequence advances. Resuming from it (<see cref="GatewayClient.RestoreSession"/>) replays anything
+    /// a handler had not finished. A handler cancelled by shutdown does not advance it.
+    /// </summary>
+    public event Action<GatewayCheckpoint>? Checkpoint;
 
     /// <summary>Handlers still running.</summary>
     public int HandlersInFlight => _inFlight.Count;
@@ -164,6 +180,32 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
     /// <inheritdoc />
     ValueTask IGatewayDispatchHandler.HandleDispatchAsync(GatewayDispatch dispatch, CancellationToken cancellationToken)
     {
+        var session = Gateway.SessionId;
+        var tracked = session is not null && dispatch.Sequence is not null;
+        if (tracked)
+        {
+            Received(session!, dispatch.Sequence!.Value);
+        }
+        // A message whose handler started is handled when that handler returns; anything else is handled now.
+        var started = false;
+        try
+        {
+            started = Dispatch(dispatch, tracked ? session : null);
+        }
+        finally
+        {
+            if (tracked && !started)
+            {
+                Handled(session!, dispatch.Sequence!.Value);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Routes one dispatch; true when a message handler was started for it.</summary>
+    private bool Dispatch(GatewayDispatch dispatch, string? session)
+    {
         switch (dispatch.Type)
         {
             case "READY":
@@ -172,27 +214,92 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
                 ApplicationId ??= ready.Application.Id;
                 break;
             case "MESSAGE_CREATE" when _messages is not null:
-                OnMessage(dispatch.Data.Deserialize<DiscordMessage>(DiscordJson.Options)!);
-                break;
+                return OnMessage(dispatch.Data.Deserialize<DiscordMessage>(DiscordJson.Options)!, session, dispatch.Sequence);
             case "INTERACTION_CREATE" when _interactions is not null:
-                OnInteraction(dispatch.Data.Deserialize<DiscordInteraction>(DiscordJson.Options)!);
+                var interaction = dispatch.Data.Deserialize<DiscordInteraction>(DiscordJson.Options)!;
+                if (dispatch.Replayed && SnowflakeAge(interaction.Id) > InteractionCallbackWindow)
+                {
+                    LogStaleInteraction(_logger, interaction.Id);
+                    break;
+                }
+                OnInteraction(interaction);
                 break;
         }
 
-        return ValueTask.CompletedTask;
+        return false;
     }
 
-    private void OnMessage(DiscordMessage message)
+    private TimeSpan SnowflakeAge(string id) =>
+        ulong.TryParse(id, System.Globalization.CultureInfo.InvariantCulture, out var snowflake)
+            ? _timeProvider.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds((long)(snowflake >> 22) + 1420070400000L)
+            : TimeSpan.MaxValue;
+
+    private void Received(string session, int sequence)
+    {
+        lock (_checkpointLock)
+        {
+            if (session != _checkpointSession)
+            {
+                _checkpointSession = session;
+                _unhandled.Clear();
+                _lastSeen = -1;
+            }
+            _unhandled.Add(sequence);
+            _lastSeen = Math.Max(_lastSeen, sequence);
+            Report(session);
+        }
+    }
+
+    private void Handled(string session, int sequence)
+    {
+        lock (_checkpointLock)
+        {
+            if (session == _checkpointSession && _unhandled.Remove(sequence))
+            {
+                Report(session);
+            }
+        }
+    }
+
+    /// <summary>Raises <see cref="Checkpoint"/> for the handled prefix; called under the checkpoint lock.</summary>
+    private void Report(string session)
+    {
+        var through = _unhandled.Count > 0 ? _unhandled.Min - 1 : _lastSeen;
+        if (through < 1 || Gateway.ResumeGatewayUrl is not { } url || Checkpoint is not { } checkpoint)
+        {
+            return;
+        }
+        try
+        {
+            checkpoint(new GatewayCheckpoint(session, url, through));
+        }
+        catch (Exception ex)
+        {
+            LogCheckpointFailed(_logger, ex);
+        }
+    }
+
+    private bool OnMessage(DiscordMessage message, string? session, int? sequence)
     {
         // Bots (including this one) and webhooks are never answered: two bots could otherwise talk forever.
         if (message.Author.Bot || message.WebhookId is not null || message.Author.Id == _botUserId || _botUserId is null)
         {
             LogIgnoredMessage(_logger, message.Id);
-            return;
+            return false;
         }
 
         var context = new DiscordMessageContext(message, _botUserId, Rest, _downloader, _options);
-        Track(RunHandlerAsync(message.Id, () => _messages!.HandleMessageAsync(context, _stopping)));
+        Track(RunMessageAsync(message.Id, context, session, sequence));
+        return session is not null;
+    }
+
+    private async Task RunMessageAsync(string id, DiscordMessageContext context, string? session, int? sequence)
+    {
+        var finished = await RunHandlerAsync(id, () => _messages!.HandleMessageAsync(context, _stopping)).ConfigureAwait(false);
+        if (finished && session is not null && sequence is { } seq)
+        {
+            Handled(session, seq);
+        }
     }
 
     private void OnInteraction(DiscordInteraction interaction)
@@ -219,20 +326,24 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
         }
     }
 
-    private async Task RunHandlerAsync(string id, Func<Task> handler)
+    /// <summary>Runs a handler; false when shutdown cancelled it (its event may be unhandled).</summary>
+    private async Task<bool> RunHandlerAsync(string id, Func<Task> handler)
     {
         await Task.Yield();
         try
         {
             await handler().ConfigureAwait(false);
+            return true;
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
             // Shutting down.
+            return false;
         }
         catch (Exception ex)
         {
             LogHandlerFailed(_logger, ex, id);
+            return true;
         }
     }
 
@@ -268,6 +379,12 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Discord message {MessageId} ignored (bot, webhook or own)")]
     private static partial void LogIgnoredMessage(ILogger logger, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Discord interaction {InteractionId} replayed after its 3 s callback window; ignored")]
+    private static partial void LogStaleInteraction(ILogger logger, string interactionId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Discord gateway checkpoint could not be saved")]
+    private static partial void LogCheckpointFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Discord handler failed for {Id}")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string id);

@@ -256,7 +256,8 @@ Console.WriteLine($"Kill run, seed {seed}: {telegramSent.Count + discordSent.Cou
 Console.WriteLine($"Telegram: {telegramSent.Count - tgLost}/{telegramSent.Count} answered ({tgAnswers} answers, {tgApologies} apologies), {tgLost} lost; "
                   + $"albums repeated {tgDupAlbums}{Ms(albumWindows)}, texts repeated {tgDupTexts}{Ms(textWindows)}");
 Console.WriteLine($"Discord: {dcAccepted}/{discordSent.Count} stored, {dcReplies} replied, {dcLost} lost after storing, {dcDup} duplicated; "
-                  + $"{posts - discord.CreatedMessages.Count} reply POSTs deduplicated by nonce; {dcNeverStored} events reached a worker killed before it stored them{Ms(neverStoredWindows).Replace("first copy", "dispatched", StringComparison.Ordinal)}");
+                  + $"{posts - discord.CreatedMessages.Count} reply POSTs deduplicated by nonce; {dcNeverStored} events reached a worker killed before it stored them{Ms(neverStoredWindows).Replace("first copy", "dispatched", StringComparison.Ordinal)}; "
+                  + $"gateway: {discord.IdentifyCount} identifies, {discord.ResumeCount} resumes");
 Console.WriteLine($"Worker log: {logPath} (removed when the run passes)");
 if (jsonOut is not null)
 {
@@ -264,7 +265,7 @@ if (jsonOut is not null)
     {
         seed, photos = telegramSent.Count + discordSent.Count, kills = kills.Count, starts, seconds = Math.Round(clock.Elapsed.TotalSeconds), finished,
         telegram = new { sent = telegramSent.Count, lost = tgLost, answers = tgAnswers, apologies = tgApologies, repeatedAlbums = tgDupAlbums, repeatedTexts = tgDupTexts, albumWindowsMs = albumWindows, textWindowsMs = textWindows },
-        discord = new { sent = discordSent.Count, stored = dcAccepted, replied = dcReplies, lostAfterStoring = dcLost, duplicated = dcDup, dedupedPosts = posts - discord.CreatedMessages.Count, neverStored = dcNeverStored, neverStoredWindowsMs = neverStoredWindows },
+        discord = new { sent = discordSent.Count, stored = dcAccepted, replied = dcReplies, lostAfterStoring = dcLost, duplicated = dcDup, dedupedPosts = posts - discord.CreatedMessages.Count, neverStored = dcNeverStored, neverStoredWindowsMs = neverStoredWindows, identifies = discord.IdentifyCount, resumes = discord.ResumeCount },
     }, new JsonSerializerOptions { WriteIndented = true }));
 }
 var passed = finished && tgLost == 0 && dcLost == 0;

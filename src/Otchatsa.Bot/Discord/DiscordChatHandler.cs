@@ -21,6 +21,7 @@ public sealed partial class DiscordChatHandler(
     OtchatsaConversation conversation,
     DiscordClientOptions options,
     DiscordLiveInteractions live,
+    DiscordIntakeHook hook,
     ILogger<DiscordChatHandler> logger) : IDiscordMessageHandler, IDiscordInteractionHandler
 {
     /// <summary>How long a waiting interaction is given at shutdown (below the library's 10 s drain).</summary>
@@ -32,6 +33,10 @@ public sealed partial class DiscordChatHandler(
         if (Route(context) is not { } request)
         {
             return;
+        }
+        if (hook.BeforeStore is { } beforeStore)
+        {
+            await beforeStore(request, cancellationToken).ConfigureAwait(false);
         }
         foreach (var job in store.Accept(DiscordJobHandler.NetworkName, [new NewChatJob(request.UpdateKey, request.ChannelId, request.ToJson())], null))
         {
@@ -170,4 +175,12 @@ public sealed partial class DiscordChatHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Discord: user {UserId} is rate-limited for {Seconds:F0} s")]
     private partial void LogRateLimited(string userId, double seconds);
+}
+
+/// <summary>
+/// A seam for crash tests: runs after a Discord message was routed and before its job is stored (null in production).
+/// </summary>
+public sealed class DiscordIntakeHook
+{
+    public Func<DiscordRequest, CancellationToken, Task>? BeforeStore { get; set; }
 }

@@ -23,8 +23,15 @@ public sealed partial class DiscordFrontEnd(
     IHostApplicationLifetime lifetime,
     BotExitCode exitCode,
     DiscordClientOptions options,
+    TimeProvider time,
     ILogger<DiscordFrontEnd> logger) : BackgroundService
 {
+    /// <summary>
+    /// A saved gateway session younger than this is resumed at start (so Discord replays the events a killed worker
+    /// had not stored); an older one is identified afresh. Discord keeps a dropped session resumable only briefly, and
+    /// a resume it refuses (op 9 d:false) also ends in a new identify.
+    /// </summary>
+    public static readonly TimeSpan ResumeWindow = TimeSpan.FromMinutes(2);
     /// <summary>The same code as a rejected Telegram token, so a supervisor needs to know one "fix the config" code.</summary>
     public const int FatalExitCode = 3;
 
@@ -41,6 +48,8 @@ public sealed partial class DiscordFrontEnd(
             {
                 await queue.EnqueueAsync(job, stoppingToken).ConfigureAwait(false);
             }
+            RestoreSession();
+            bot.Checkpoint += c => store.SaveGatewaySession(DiscordJobHandler.NetworkName, c.SessionId, c.ResumeGatewayUrl.ToString(), c.Sequence);
             await bot.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -63,6 +72,24 @@ public sealed partial class DiscordFrontEnd(
             // Anything else would end in the host's "BackgroundService failed" with a stack trace: one line instead.
             var (code, reason) = BotExitCode.Describe(ex);
             Stop(reason, code);
+        }
+    }
+
+    private void RestoreSession()
+    {
+        if (store.GetGatewaySession(DiscordJobHandler.NetworkName) is not { } saved)
+        {
+            return;
+        }
+        var age = time.GetUtcNow() - saved.SavedAt;
+        if (age <= ResumeWindow && Uri.TryCreate(saved.ResumeUrl, UriKind.Absolute, out var url))
+        {
+            LogRestoring(saved.Sequence, (long)age.TotalSeconds);
+            bot.Gateway.RestoreSession(saved.SessionId, url, saved.Sequence);
+        }
+        else
+        {
+            LogStaleSession((long)age.TotalSeconds);
         }
     }
 
@@ -89,6 +116,12 @@ public sealed partial class DiscordFrontEnd(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Discord: resuming {Count} job(s) accepted before the last stop")]
     private partial void LogResuming(int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Discord: resuming the gateway session saved {AgeSeconds} s ago after sequence {Sequence}")]
+    private partial void LogRestoring(int sequence, long ageSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Discord: the saved gateway session is {AgeSeconds} s old; identifying a new one")]
+    private partial void LogStaleSession(long ageSeconds);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Discord front end stopped: {Reason} Still running: {Others}.")]
     private partial void LogStoppedOthersRun(string reason, string others);

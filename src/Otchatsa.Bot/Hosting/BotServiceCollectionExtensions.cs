@@ -107,6 +107,7 @@ public static class BotServiceCollectionExtensions
         services.AddSingleton<DiscordLiveInteractions>();
         services.AddSingleton<DiscordJobHandler>();
         services.AddSingleton<IChatJobHandler>(sp => sp.GetRequiredService<DiscordJobHandler>());
+        services.TryAddSingleton<DiscordIntakeHook>();
         services.AddSingleton<DiscordChatHandler>();
         services.TryAddSingleton(sp =>
         {

@@ -16,6 +16,12 @@ public sealed record ChatJob(
 public sealed record NewChatJob(string UpdateKey, string ChatId, string Payload);
 
 /// <summary>
+/// A gateway session a front end can resume after a restart: every event up to <see cref="Sequence"/> was handled
+/// (its job stored or decided as ignored). <see cref="SavedAt"/> is when it was last written.
+/// </summary>
+public sealed record GatewaySession(string SessionId, string ResumeUrl, int Sequence, DateTimeOffset SavedAt);
+
+/// <summary>
 /// The bot's durable state in one SQLite file: accepted jobs (written before the network is told they were received,
 /// marked done only after the reply was sent, unique per update so nothing is answered twice), the polling offset per
 /// network, and per-chat preferences. Thread-safe (one connection behind a lock; every call is a short statement).
@@ -63,6 +69,12 @@ public sealed class ChatStateStore : IChatPreferences, IDisposable
             CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(network, status);
             CREATE TABLE IF NOT EXISTS offsets(network TEXT PRIMARY KEY, value INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS chat_prefs(chat TEXT PRIMARY KEY, language TEXT);
+            CREATE TABLE IF NOT EXISTS gateway_sessions(
+                network TEXT PRIMARY KEY,
+                session_id TEXT NOT NULL,
+                resume_url TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                saved_at TEXT NOT NULL);
             """);
         if (!HasColumn(db, "jobs", "sent_parts"))
         {
@@ -201,6 +213,41 @@ public sealed class ChatStateStore : IChatPreferences, IDisposable
             cmd.CommandText = "SELECT value FROM offsets WHERE network = $n";
             cmd.Parameters.AddWithValue("$n", network);
             return cmd.ExecuteScalar() is long value ? value : null;
+        }
+    }
+
+    /// <summary>Saves the resumable point of <paramref name="network"/>'s gateway session, stamped now.</summary>
+    public void SaveGatewaySession(string network, string sessionId, string resumeUrl, int sequence)
+    {
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO gateway_sessions(network, session_id, resume_url, seq, saved_at) VALUES ($n, $s, $u, $q, $t)
+                ON CONFLICT(network) DO UPDATE SET session_id = $s, resume_url = $u, seq = $q, saved_at = $t
+                """;
+            cmd.Parameters.AddWithValue("$n", network);
+            cmd.Parameters.AddWithValue("$s", sessionId);
+            cmd.Parameters.AddWithValue("$u", resumeUrl);
+            cmd.Parameters.AddWithValue("$q", sequence);
+            cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The last saved gateway session of <paramref name="network"/>, if any.</summary>
+    public GatewaySession? GetGatewaySession(string network)
+    {
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT session_id, resume_url, seq, saved_at FROM gateway_sessions WHERE network = $n";
+            cmd.Parameters.AddWithValue("$n", network);
+            using var reader = cmd.ExecuteReader();
+            return reader.Read()
+                ? new GatewaySession(reader.GetString(0), reader.GetString(1), reader.GetInt32(2),
+                    DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture))
+                : null;
         }
     }
 

@@ -59,6 +59,24 @@ public sealed partial class GatewayClient
     /// <summary>The current session id, null before READY or after the session was lost.</summary>
     public string? SessionId => Volatile.Read(ref _sessionId);
 
+    /// <summary>Where this session resumes (READY's <c>resume_gateway_url</c> with the query), null without a session.</summary>
+    public Uri? ResumeGatewayUrl => Volatile.Read(ref _resumeUrl);
+
+    /// <summary>
+    /// Starts the next <see cref="RunAsync"/> by resuming a session a previous process saved (op 6 with
+    /// <paramref name="sequence"/> on <paramref name="resumeGatewayUrl"/>) instead of identifying; Discord replays the
+    /// dispatches after <paramref name="sequence"/>. If Discord answers op 9 d:false the client identifies as usual.
+    /// Call before <see cref="RunAsync"/>.
+    /// </summary>
+    public void RestoreSession(string sessionId, Uri resumeGatewayUrl, int sequence)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sessionId);
+        ArgumentNullException.ThrowIfNull(resumeGatewayUrl);
+        Volatile.Write(ref _sessionId, sessionId);
+        Volatile.Write(ref _resumeUrl, resumeGatewayUrl);
+        _sequence = sequence;
+    }
+
     /// <summary>The last sequence number received.</summary>
     public int? Sequence => Volatile.Read(ref _sequenceValue) is var s and >= 0 ? s : null;
 
@@ -199,6 +217,7 @@ public sealed partial class GatewayClient
             if (resuming)
             {
                 Interlocked.Increment(ref _resumes);
+                live.Replaying = true;
                 await SendAsync(live, writer =>
                 {
                     writer.WriteNumber("op", 6);
@@ -351,13 +370,14 @@ public sealed partial class GatewayClient
         else if (type == "RESUMED")
         {
             live.Established = true;
+            live.Replaying = false;
             Interlocked.Increment(ref _resumed);
             LogResumed(_logger, _sequence ?? 0);
         }
 
         try
         {
-            await _handler.HandleDispatchAsync(new GatewayDispatch(type, sequence, data), cancellationToken)
+            await _handler.HandleDispatchAsync(new GatewayDispatch(type, sequence, data) { Replayed = live.Replaying }, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -493,6 +513,9 @@ public sealed partial class GatewayClient
         public SemaphoreSlim SendLock { get; } = new(1, 1);
         public CancellationTokenSource Lifetime { get; } = new();
         public bool Established { get; set; }
+
+        /// <summary>Between our op 6 and RESUMED: the dispatches are Discord's replay of what we missed.</summary>
+        public bool Replaying { get; set; }
         public ConnectionEnd? CloseRequested => Volatile.Read(ref CloseRequestedBox)?.Value;
 
         public void Dispose()

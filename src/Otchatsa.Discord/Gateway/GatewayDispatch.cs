@@ -6,7 +6,11 @@ namespace Otchatsa.Discord.Gateway;
 /// <param name="Type">Event name, e.g. <c>MESSAGE_CREATE</c>.</param>
 /// <param name="Sequence">The frame's <c>s</c>.</param>
 /// <param name="Data">The event payload.</param>
-public sealed record GatewayDispatch(string Type, int? Sequence, JsonElement Data);
+public sealed record GatewayDispatch(string Type, int? Sequence, JsonElement Data)
+{
+    /// <summary>Sent between a resume and RESUMED: Discord replaying an event this session missed.</summary>
+    public bool Replayed { get; init; }
+}
 
 /// <summary>Receives dispatches. Called on the receive loop: return quickly and do slow work elsewhere.</summary>
 public interface IGatewayDispatchHandler
@@ -29,3 +33,9 @@ public interface IGatewayDispatchHandler
 public sealed record GatewayStatistics(
     int Connections, int Identifies, int Resumes, int Ready, int Resumed, int ZombieConnections,
     int ReconnectRequests, int InvalidSessions, int SessionsLost, int Heartbeats);
+
+/// <summary>A resumable point of a session: every dispatch up to <see cref="Sequence"/> has been handled.</summary>
+/// <param name="SessionId">READY's <c>session_id</c>.</param>
+/// <param name="ResumeGatewayUrl">Where to resume (with the query).</param>
+/// <param name="Sequence">The <c>seq</c> to send in op 6.</param>
+public sealed record GatewayCheckpoint(string SessionId, Uri ResumeGatewayUrl, int Sequence);
