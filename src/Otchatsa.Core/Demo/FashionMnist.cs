@@ -70,14 +70,7 @@ public sealed record FashionMnistOptions
     /// <summary>For tests: the handler the download <see cref="HttpClient"/> uses.</summary>
     public HttpMessageHandler? HttpHandler { get; init; }
 
-    public static string DefaultCacheDirectory()
-    {
-        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        string root = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)
-            ? xdg
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        return Path.Combine(root, "otchatsa", "fashion-mnist");
-    }
+    public static string DefaultCacheDirectory() => Pipeline.CacheFolders.Resolve(null, "fashion-mnist");
 }
 
 /// <summary>One official Fashion-MNIST file and its known checksums.</summary>

@@ -33,22 +33,7 @@ public sealed class EmbeddingCache
     public string Directory => Path.Combine(Root, ModelsKey);
 
     /// <summary><c>$OTCHATSA_CACHE</c>, else <c>$XDG_CACHE_HOME/otchatsa/embeddings</c>, else <c>~/.cache/otchatsa/embeddings</c>.</summary>
-    public static string DefaultRoot
-    {
-        get
-        {
-            var explicitRoot = Environment.GetEnvironmentVariable("OTCHATSA_CACHE");
-            if (!string.IsNullOrWhiteSpace(explicitRoot))
-            {
-                return explicitRoot;
-            }
-            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            var baseDir = string.IsNullOrWhiteSpace(xdg)
-                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
-                : xdg;
-            return Path.Combine(baseDir, "otchatsa", "embeddings");
-        }
-    }
+    public static string DefaultRoot => Pipeline.CacheFolders.Resolve("OTCHATSA_CACHE", "embeddings");
 
     /// <summary>A short key over the hashes of every model that shapes the vectors.</summary>
     public static string KeyOf(params string[] modelHashes)

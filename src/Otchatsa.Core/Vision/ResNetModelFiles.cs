@@ -16,22 +16,7 @@ public static class ResNetModelFiles
     // Bump when ResNetQuantizer.Batched changes its output.
     private const string BatchedRecipe = "batched-v1";
 
-    public static string CacheRoot
-    {
-        get
-        {
-            var explicitRoot = Environment.GetEnvironmentVariable(CacheVariable);
-            if (!string.IsNullOrWhiteSpace(explicitRoot))
-            {
-                return explicitRoot;
-            }
-            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            var baseDir = string.IsNullOrWhiteSpace(xdg)
-                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
-                : xdg;
-            return Path.Combine(baseDir, "otchatsa", "models");
-        }
-    }
+    public static string CacheRoot => Pipeline.CacheFolders.Resolve(CacheVariable, "models");
 
     /// <summary>The fp32 model with a symbolic batch: a cached file path, or the bytes when the cache cannot be written.</summary>
     public static ModelSource BatchedFp32(string resnetPath, string resnetSha256) =>
