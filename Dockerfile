@@ -11,7 +11,10 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Project files first, so the NuGet restore layer is reused while only sources change.
 COPY Directory.Build.props Directory.Packages.props ./
-COPY src/Otchatsa.Core/Otchatsa.Core.csproj src/Otchatsa.Core/
+COPY src/Otchatsa.Engine/Otchatsa.Engine.csproj src/Otchatsa.Engine/
+COPY src/Otchatsa.Chat/Otchatsa.Chat.csproj src/Otchatsa.Chat/
+COPY src/Otchatsa.Indexing/Otchatsa.Indexing.csproj src/Otchatsa.Indexing/
+COPY src/Otchatsa.Training/Otchatsa.Training.csproj src/Otchatsa.Training/
 COPY src/Otchatsa.Web/Otchatsa.Web.csproj src/Otchatsa.Web/
 COPY src/Otchatsa.Discord/Otchatsa.Discord.csproj src/Otchatsa.Discord/
 COPY src/Otchatsa.Bot/Otchatsa.Bot.csproj src/Otchatsa.Bot/

@@ -2,8 +2,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Otchatsa.Bot.Hosting;
+using Otchatsa.Bot.State;
 using Otchatsa.Catalog;
 using Otchatsa.Conversation;
+using Otchatsa.Hosting;
 using Otchatsa.Web;
 
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings

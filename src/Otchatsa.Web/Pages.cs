@@ -1,5 +1,6 @@
 using System.Globalization;
 using Otchatsa.Catalog;
+using Otchatsa.Hosting;
 using Otchatsa.Recommending;
 using Otchatsa.Styles;
 

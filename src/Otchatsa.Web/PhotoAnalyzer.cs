@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Otchatsa.Catalog;
+using Otchatsa.Hosting;
 using Otchatsa.Imaging;
+
 using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
 

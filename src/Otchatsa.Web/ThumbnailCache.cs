@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Caching.Memory;
 using Otchatsa.Catalog;
+using Otchatsa.Imaging;
+
 using SkiaSharp;
 
 namespace Otchatsa.Web;

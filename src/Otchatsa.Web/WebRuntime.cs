@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Otchatsa.Catalog;
+using Otchatsa.Hosting;
 
 namespace Otchatsa.Web;
 

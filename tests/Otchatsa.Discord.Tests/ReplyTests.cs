@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Otchatsa.Discord.Attachments;
-using Otchatsa.Discord.Commands;
 using Otchatsa.Discord.Interactions;
 using Otchatsa.Discord.Messages;
 using Otchatsa.Discord.Models;
@@ -64,7 +63,7 @@ public sealed class ReplyTests
         await using var h = await DiscordHarness.StartAsync();
         h.Handlers.OnInteraction = async (ctx, ct) =>
         {
-            Assert.Equal(OtchatsaCommands.FindSimilar, ctx.CommandName);
+            Assert.Equal(TestCommands.FindSimilar, ctx.CommandName);
             Assert.Equal(ApplicationCommandType.Message, ctx.CommandType);
             await ctx.DeferAsync(ephemeral: false, ct);
             var photo = await ctx.DownloadAsync(ctx.TargetMessage!.Attachments[0], ct);
@@ -75,7 +74,7 @@ public sealed class ReplyTests
         var target = PhotoMessage(h.Fake, Alice, mention: false);
 
         var sentAt = DateTimeOffset.UtcNow;
-        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.MessageCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.FindSimilar, target));
+        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.MessageCommand(FakeDiscordServer.ApplicationId, TestCommands.FindSimilar, target));
         await h.Fake.WaitUntilAsync(() => h.Fake.Requests.Any(r => r.Method == "PATCH"), Budget, "PATCH @original");
 
         var callback = Assert.Single(h.Fake.Requests, r => r.Path.EndsWith("/callback", StringComparison.Ordinal));
@@ -100,7 +99,7 @@ public sealed class ReplyTests
         };
         await h.WaitReadyAsync();
 
-        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.Styles));
+        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Styles));
         await h.Fake.WaitUntilAsync(() => h.Fake.Requests.Any(r => r.Path.EndsWith("/callback", StringComparison.Ordinal)), Budget, "auto-defer");
         release.SetResult();
         await h.Fake.WaitUntilAsync(() => h.Fake.Requests.Any(r => r.Method == "PATCH"), Budget, "PATCH @original");
@@ -114,10 +113,10 @@ public sealed class ReplyTests
     {
         await using var h = await DiscordHarness.StartAsync();
         h.Handlers.OnInteraction = (ctx, ct) =>
-            ctx.RespondAsync(new DiscordReply { Text = $"Style: {ctx.GetString(OtchatsaCommands.NameOption)}" }, ct);
+            ctx.RespondAsync(new DiscordReply { Text = $"Style: {ctx.GetString(TestCommands.NameOption)}" }, ct);
         await h.WaitReadyAsync();
 
-        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.Style,
+        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Style,
             [new JsonObject { ["name"] = "name", ["type"] = 3, ["value"] = "romantic" }]));
         await h.Fake.WaitUntilAsync(() => h.Fake.Requests.Any(r => r.Path.EndsWith("/callback", StringComparison.Ordinal)), Budget, "callback");
 
@@ -134,13 +133,13 @@ public sealed class ReplyTests
         var seen = new TaskCompletionSource<DiscordAttachment?>(TaskCreationOptions.RunContinuationsAsynchronously);
         h.Handlers.OnInteraction = (ctx, ct) =>
         {
-            seen.TrySetResult(ctx.GetAttachment(OtchatsaCommands.ImageOption));
+            seen.TrySetResult(ctx.GetAttachment(TestCommands.ImageOption));
             return ctx.RespondAsync(new DiscordReply { Text = "ok" }, ct);
         };
         await h.WaitReadyAsync();
         var url = h.Fake.AddCdnFile("attachments/1/a.png", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "image/png");
 
-        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.Style,
+        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Style,
             [
                 new JsonObject { ["name"] = "name", ["type"] = 3, ["value"] = "street" },
                 new JsonObject { ["name"] = "image", ["type"] = 11, ["value"] = "900000000000000001" },
@@ -159,7 +158,7 @@ public sealed class ReplyTests
         h.Handlers.OnInteraction = (ctx, ct) => ctx.RespondAsync(new DiscordReply { Text = "help text", Ephemeral = true }, ct);
         await h.WaitReadyAsync();
 
-        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.Help));
+        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Help));
         await h.Fake.WaitUntilAsync(() => h.Fake.Requests.Any(r => r.Path.EndsWith("/callback", StringComparison.Ordinal)), Budget, "callback");
 
         var flags = (int)h.Fake.Requests.Single(r => r.Path.EndsWith("/callback", StringComparison.Ordinal)).Json!["data"]!["flags"]!;
@@ -173,7 +172,7 @@ public sealed class ReplyTests
         h.Handlers.OnInteraction = (_, _) => throw new InvalidOperationException("boom");
         await h.WaitReadyAsync();
 
-        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.Styles));
+        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Styles));
         await h.Fake.WaitUntilAsync(() => h.Fake.Requests.Any(r => r.Path.EndsWith("/callback", StringComparison.Ordinal)), Budget, "fallback");
 
         var callback = h.Fake.Requests.Single(r => r.Path.EndsWith("/callback", StringComparison.Ordinal));

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Otchatsa.Discord.Commands;
 using Otchatsa.Discord.Gateway;
 using Otchatsa.FakeDiscord;
 
@@ -48,11 +47,11 @@ public sealed class SessionCheckpointTests
         // Delivered while no client is connected: they reach the next client only through the resume replay.
         var stale = SnowflakeAt(DateTimeOffset.UtcNow - TimeSpan.FromSeconds(10));
         var fresh = SnowflakeAt(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30)); // within the window however slow the run
-        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.Help, interactionId: stale));
-        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, OtchatsaCommands.Help, interactionId: fresh));
+        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Help, interactionId: stale));
+        await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Help, interactionId: fresh));
 
         var handlers = new RecordingHandlers();
-        var next = DiscordBot.Create(h.Options, OtchatsaCommands.Build(DiscordHarness.TestStyles, global: true), handlers, handlers, h.Logs);
+        var next = DiscordBot.Create(h.Options, TestCommands.Build(DiscordHarness.TestStyles), handlers, handlers, h.Logs);
         next.Gateway.RestoreSession(session, url, sequence);
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => next.RunAsync(stop.Token));

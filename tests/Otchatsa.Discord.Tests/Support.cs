@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Otchatsa.Discord;
-using Otchatsa.Discord.Commands;
 using Otchatsa.Discord.Gateway;
 using Otchatsa.Discord.Interactions;
 using Otchatsa.Discord.Messages;
 using Otchatsa.Discord.Models;
+using Otchatsa.Discord;
 using Otchatsa.FakeDiscord;
 
 namespace Otchatsa.Discord.Tests;
@@ -118,7 +117,7 @@ internal sealed class DiscordHarness : IAsyncDisposable
         };
         configure?.Invoke(options);
         var harness = new DiscordHarness(fake, options);
-        harness.Bot = DiscordBot.Create(options, OtchatsaCommands.Build(TestStyles, options.CommandGuildId is null),
+        harness.Bot = DiscordBot.Create(options, TestCommands.Build(TestStyles),
             harness.Handlers, harness.Handlers, harness.Logs);
         if (run)
         {

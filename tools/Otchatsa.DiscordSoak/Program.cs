@@ -5,15 +5,15 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Otchatsa.Discord;
-using Otchatsa.Discord.Commands;
+using Otchatsa.Bot.Discord;
 using Otchatsa.Discord.Gateway;
 using Otchatsa.Discord.Interactions;
 using Otchatsa.Discord.Messages;
 using Otchatsa.Discord.Models;
+using Otchatsa.Discord;
 using Otchatsa.FakeDiscord;
 
 var minutes = Arg("--minutes", 10.0);

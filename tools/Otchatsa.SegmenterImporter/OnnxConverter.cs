@@ -1,4 +1,5 @@
-using Otchatsa.Training;
+using Otchatsa.OnnxFiles;
+
 namespace Otchatsa.SegmenterImporter;
 
 /// <summary>

@@ -9,11 +9,12 @@
 // Bounds: at most 500 requests of at most 64 MB, one run of at most 600 s, loopback only.
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Net;
 using Otchatsa.Catalog;
 using Otchatsa.Demo;
+using Otchatsa.Indexing;
 using Otchatsa.Pipeline;
 using SkiaSharp;
 

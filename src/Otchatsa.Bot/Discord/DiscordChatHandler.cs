@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Logging;
+using Otchatsa.Bot.Jobs;
+using Otchatsa.Bot.State;
 using Otchatsa.Conversation;
-using Otchatsa.Discord;
-using Otchatsa.Discord.Commands;
 using Otchatsa.Discord.Interactions;
 using Otchatsa.Discord.Messages;
 using Otchatsa.Discord.Models;
+using Otchatsa.Discord;
 
 namespace Otchatsa.Bot.Discord;
 

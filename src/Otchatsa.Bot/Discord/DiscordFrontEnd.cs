@@ -1,12 +1,14 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Configuration;
 using Otchatsa.Bot.Hosting;
+using Otchatsa.Bot.Jobs;
+using Otchatsa.Bot.State;
 using Otchatsa.Conversation;
-using Otchatsa.Web;
-using Otchatsa.Discord;
 using Otchatsa.Discord.Gateway;
 using Otchatsa.Discord.Rest;
+using Otchatsa.Discord;
+using Otchatsa.Web;
 
 namespace Otchatsa.Bot.Discord;
 

@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Logging;
+using Otchatsa.Bot.Jobs;
+using Otchatsa.Bot.State;
 using Otchatsa.Conversation;
-using Otchatsa.Discord;
 using Otchatsa.Discord.Attachments;
 using Otchatsa.Discord.Messages;
 using Otchatsa.Discord.Models;
 using Otchatsa.Discord.Rest;
+using Otchatsa.Discord;
 
 namespace Otchatsa.Bot.Discord;
 

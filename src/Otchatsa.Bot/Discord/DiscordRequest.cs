@@ -1,6 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using Otchatsa.Bot.Hosting;
+using Otchatsa.Bot.Jobs;
 
 namespace Otchatsa.Bot.Discord;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Otchatsa.Bot.Jobs;
 using Otchatsa.Bot.Telegram;
 using Otchatsa.Conversation;
 

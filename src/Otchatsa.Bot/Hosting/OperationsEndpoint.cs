@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -8,11 +8,13 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using Otchatsa.Bot.Jobs;
 using Otchatsa.Bot.Telegram;
 using Otchatsa.Catalog;
 using Otchatsa.Conversation;
-using Otchatsa.Discord;
 using Otchatsa.Discord.Rest;
+using Otchatsa.Discord;
+using Otchatsa.Hosting;
 
 namespace Otchatsa.Bot.Hosting;
 

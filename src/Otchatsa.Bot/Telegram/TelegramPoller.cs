@@ -2,11 +2,13 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Otchatsa.Bot.Hosting;
+using Otchatsa.Bot.Jobs;
+using Otchatsa.Bot.State;
 using Otchatsa.Conversation;
-using Telegram.Bot;
 using Telegram.Bot.Exceptions;
-using Telegram.Bot.Types;
 using Telegram.Bot.Types.Enums;
+using Telegram.Bot.Types;
+using Telegram.Bot;
 
 namespace Otchatsa.Bot.Telegram;
 

@@ -1,4 +1,5 @@
 using Otchatsa.Pipeline;
+using Otchatsa.Recommending;
 using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;

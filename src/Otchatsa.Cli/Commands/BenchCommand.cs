@@ -1,12 +1,15 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using Otchatsa.Catalog;
+using Otchatsa.Hosting;
 using Otchatsa.Imaging;
+using Otchatsa.Indexing;
 using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
+using Otchatsa.Training;
 using Otchatsa.Vision;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Otchatsa.Catalog;
 using Otchatsa.Conversation;
+using Otchatsa.Hosting;
 using Otchatsa.Imaging;
 using Otchatsa.Pipeline;
 using Spectre.Console.Cli;

@@ -1,6 +1,7 @@
 using Otchatsa.Catalog;
-using Spectre.Console;
+using Otchatsa.Indexing;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

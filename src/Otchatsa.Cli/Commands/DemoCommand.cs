@@ -1,10 +1,12 @@
 using System.ComponentModel;
 using Otchatsa.Catalog;
 using Otchatsa.Demo;
+using Otchatsa.Hosting;
 using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
-using Spectre.Console;
+using Otchatsa.Rendering;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

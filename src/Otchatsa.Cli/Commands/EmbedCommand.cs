@@ -1,8 +1,8 @@
 using System.ComponentModel;
-using Otchatsa.Features;
+using Otchatsa.Embeddings;
 using Otchatsa.Pipeline;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

@@ -1,12 +1,12 @@
 using System.ComponentModel;
 using System.Globalization;
+using Otchatsa.Embeddings;
 using Otchatsa.Evaluation;
-using Otchatsa.Features;
 using Otchatsa.Pipeline;
 using Otchatsa.Training;
 using Otchatsa.Vision;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

@@ -3,13 +3,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using Otchatsa.Catalog;
+using Otchatsa.Embeddings;
 using Otchatsa.Evaluation;
-using Otchatsa.Features;
+using Otchatsa.Hosting;
 using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
+using Otchatsa.Styles;
 using Otchatsa.Training;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

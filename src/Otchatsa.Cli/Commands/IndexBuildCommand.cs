@@ -1,8 +1,10 @@
 using System.ComponentModel;
 using Otchatsa.Catalog;
+using Otchatsa.Indexing;
 using Otchatsa.Pipeline;
-using Spectre.Console;
+using Otchatsa.Styles;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

@@ -1,9 +1,10 @@
 using System.ComponentModel;
 using Microsoft.ML.OnnxRuntime;
 using Otchatsa.Pipeline;
+using Otchatsa.Training;
 using Otchatsa.Vision;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

@@ -1,10 +1,11 @@
 using System.ComponentModel;
 using Otchatsa.Catalog;
+using Otchatsa.Hosting;
 using Otchatsa.Imaging;
 using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 

@@ -1,11 +1,12 @@
 using System.ComponentModel;
 using Otchatsa.Catalog;
+using Otchatsa.Embeddings;
 using Otchatsa.Evaluation;
-using Otchatsa.Features;
 using Otchatsa.Pipeline;
+using Otchatsa.Styles;
 using Otchatsa.Training;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -119,7 +120,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
             Classes = trained.Head.Classes.Select(c => new CardClass(c.Id, c.NameKo, c.NameEn, trained.Counts[c.Id], trained.SubstyleCounts[c.Id])).ToArray(),
             EmbeddingView = view.Name,
             Dims = view.Dimensions,
-            Models = IndexBuilder.ExpectedManifest(engine).Models,
+            Models = IndexManifest.Expected(engine).Models,
             Data = new CardData(
                 string.Join(" + ", manifests.Select(m => $"{LabelledPhotos.SourceName(m)}/{Path.GetFileName(m)}")),
                 string.Join(" ", manifests.Select(IndexManifest.Sha256OfFile)),
@@ -169,7 +170,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
     /// <summary>The largest probability difference between ML.NET and ONNX Runtime on the training examples.</summary>
     private static double OnnxAgreement(TrainedStyleHead trained, byte[] onnx, IReadOnlyList<StyleExample> examples)
     {
-        using var head = Recommending.OnnxStyleHead.Load(onnx);
+        using var head = Styles.OnnxStyleHead.Load(onnx);
         var vectors = examples.Select(e => e.Embedding).ToArray();
         var expected = trained.ReferenceProbabilities(vectors);
         var actual = head.Probabilities(vectors);

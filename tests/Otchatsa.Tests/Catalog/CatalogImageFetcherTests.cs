@@ -1,5 +1,6 @@
 using System.Net;
 using Otchatsa.Catalog;
+using Otchatsa.Indexing;
 
 namespace Otchatsa.Tests.Catalog;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Otchatsa.Catalog;
+using Otchatsa.Indexing;
 
 namespace Otchatsa.Tests.Catalog;
 

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Otchatsa.Catalog;
+using Otchatsa.Hosting;
 using Otchatsa.Tests.Support;
 using Otchatsa.Web;
 
@@ -41,7 +42,7 @@ public sealed class IndexSafetyTests : IDisposable
             Assert.Throws<IOException>(build.Commit);
         }
 
-        using var index = CatalogIndex.Open(target, IndexBuilder.ExpectedManifest(DemoIndex.Runtime.Engine));
+        using var index = CatalogIndex.Open(target, IndexManifest.Expected(DemoIndex.Runtime.Engine));
 
         Assert.Equal(DemoIndex.Runtime.Index.Items.Count, index.Items.Count);
         Assert.Equal("new", File.ReadAllText(Path.Combine(target, "generation.txt"))); // the swap was completed

@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Time.Testing;
+using Otchatsa.Bot.State;
 using Otchatsa.Bot.Telegram;
 using Otchatsa.Cli.Commands;
 using Otchatsa.Conversation;
+using Otchatsa.Styles;
 using Otchatsa.Tests.Support;
-using Telegram.Bot.Types;
 using Telegram.Bot.Types.Enums;
+using Telegram.Bot.Types;
 
 namespace Otchatsa.Tests.Conversation;
 
@@ -90,7 +92,7 @@ public sealed class ConversationTests
     [Fact]
     public void Styles_lists_all_23_with_the_examples_the_head_learnt_from()
     {
-        var info = (Recommending.IStyleHeadInfo)DemoIndex.Runtime.Recommender.Classifier;
+        var info = (Otchatsa.Styles.IStyleHeadInfo)DemoIndex.Runtime.Recommender.Classifier;
         var list = NewConversation().AnswerCommand(new ChatCommand("styles", ""), new ChatContext(Chat, ChatLanguage.En)).Text;
 
         Assert.Contains("Styles I can recognise (23 of 23)", list, StringComparison.Ordinal);

@@ -1,4 +1,5 @@
 using Otchatsa.Imaging;
+using Otchatsa.Rendering;
 using SkiaSharp;
 
 namespace Otchatsa.Tests.Demo;

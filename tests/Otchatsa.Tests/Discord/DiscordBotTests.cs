@@ -1,10 +1,10 @@
-using Otchatsa.FakeTelegram;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Otchatsa.Discord.Commands;
+using Otchatsa.Bot.Discord;
 using Otchatsa.FakeDiscord;
+using Otchatsa.FakeTelegram;
 using Otchatsa.Styles;
 using Otchatsa.Tests.Support;
 using Otchatsa.Tests.Telegram;

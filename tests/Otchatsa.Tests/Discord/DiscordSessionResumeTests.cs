@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Otchatsa.Bot.Discord;
+using Otchatsa.Bot.State;
 using Otchatsa.Conversation;
 using Otchatsa.FakeDiscord;
 using Otchatsa.Tests.Support;

@@ -1,6 +1,8 @@
+using Otchatsa.Embeddings;
 using Otchatsa.Evaluation;
-using Otchatsa.Features;
+using Otchatsa.Indexing;
 using Otchatsa.Pipeline;
+using Otchatsa.Styles;
 using Otchatsa.Training;
 
 namespace Otchatsa.Tests.Evaluation;
@@ -11,7 +13,7 @@ public sealed class CrossValidationTests
     public void Every_product_lands_in_exactly_one_fold_and_folds_are_even()
     {
         var photos = Enumerable.Range(0, 100)
-            .Select(i => new LabelledPhoto(i, new Otchatsa.Catalog.CatalogRow { RowNumber = i + 2, Image = $"{i}.jpg" }, $"{i}.jpg", null, null, $"product:{i / 3}", null))
+            .Select(i => new LabelledPhoto(i, new Otchatsa.Indexing.CatalogRow { RowNumber = i + 2, Image = $"{i}.jpg" }, $"{i}.jpg", null, null, $"product:{i / 3}", null))
             .ToArray();
 
         var folds = CrossValidation.ProductFolds(photos, 5, seed: 1);
@@ -30,8 +32,8 @@ public sealed class CrossValidationTests
         var romantic = Otchatsa.Styles.StyleTaxonomy.Get("romantic");
         var resort = Otchatsa.Styles.StyleTaxonomy.Get("resort");
         var tally = new StyleTally();
-        Otchatsa.Recommending.StyleScore[] Ranked(params Otchatsa.Styles.FashionStyle[] s) =>
-            s.Select((x, i) => new Otchatsa.Recommending.StyleScore(x, 1f - i * 0.1f)).ToArray();
+        Otchatsa.Styles.StyleScore[] Ranked(params Otchatsa.Styles.FashionStyle[] s) =>
+            s.Select((x, i) => new Otchatsa.Styles.StyleScore(x, 1f - i * 0.1f)).ToArray();
         tally.Add(romantic, Ranked(romantic, resort), [romantic, resort]);
         tally.Add(romantic, Ranked(resort, romantic), [romantic, resort]);
         tally.Add(resort, Ranked(resort, romantic), [romantic, resort]);

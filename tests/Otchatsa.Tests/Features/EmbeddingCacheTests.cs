@@ -1,4 +1,6 @@
-using Otchatsa.Features;
+using Otchatsa.Embeddings;
+
+
 
 namespace Otchatsa.Tests.Features;
 

@@ -1,4 +1,5 @@
 using Otchatsa.Catalog;
+using Otchatsa.Indexing;
 using Otchatsa.KFashion;
 
 namespace Otchatsa.Tests.KFashion;

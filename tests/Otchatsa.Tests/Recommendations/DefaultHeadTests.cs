@@ -1,4 +1,5 @@
 using Otchatsa.Recommending;
+using Otchatsa.Styles;
 using Otchatsa.Tests.Support;
 using Otchatsa.Training;
 

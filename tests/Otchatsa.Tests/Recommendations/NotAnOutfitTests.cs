@@ -1,5 +1,6 @@
 using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
+using Otchatsa.Styles;
 using Otchatsa.Tests.Support;
 using SkiaSharp;
 using Xunit.Abstractions;

@@ -1,5 +1,8 @@
 using Otchatsa.Catalog;
+using Otchatsa.Hosting;
+using Otchatsa.Indexing;
 using Otchatsa.Pipeline;
+using Otchatsa.Styles;
 
 namespace Otchatsa.Tests.Recommendations;
 

@@ -1,6 +1,7 @@
 using Otchatsa.Catalog;
 using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
+using Otchatsa.Styles;
 using Otchatsa.Tests.Training;
 using Otchatsa.Training;
 
@@ -25,7 +26,7 @@ public sealed class StyleClassifierSelectionTests : IDisposable
             Classes = trained.Head.Classes.Select(c => new CardClass(c.Id, c.NameKo, c.NameEn, 45, 0)).ToArray(),
             EmbeddingView = trainedView,
             Dims = dims,
-            Models = models?.Invoke(probe) ?? IndexBuilder.ExpectedManifest(probe).Models,
+            Models = models?.Invoke(probe) ?? IndexManifest.Expected(probe).Models,
             Data = new CardData("synthetic", "", 135, 135),
             Trainer = new CardTrainer("test", 1, 0, true, 40),
         }.Save(StyleHeadCard.PathFor(headPath));
@@ -59,7 +60,7 @@ public sealed class StyleClassifierSelectionTests : IDisposable
     [Fact]
     public void A_head_trained_with_other_models_is_not_served()
     {
-        var paths = WithHead("crop", 512, e => IndexBuilder.ExpectedManifest(e).Models.Select(m => m with { Sha256 = "0" }).ToArray());
+        var paths = WithHead("crop", 512, e => IndexManifest.Expected(e).Models.Select(m => m with { Sha256 = "0" }).ToArray());
         using var engine = new OutfitEngine(paths, EmbeddingSettings.Parse("crop"));
 
         Assert.Null(StyleClassifiers.TryLoadHead(engine, out var reason));

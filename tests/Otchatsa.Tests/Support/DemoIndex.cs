@@ -1,5 +1,7 @@
 using Otchatsa.Catalog;
 using Otchatsa.Demo;
+using Otchatsa.Hosting;
+using Otchatsa.Indexing;
 using Otchatsa.Pipeline;
 
 namespace Otchatsa.Tests.Support;

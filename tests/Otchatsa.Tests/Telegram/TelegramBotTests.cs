@@ -1,6 +1,7 @@
-using Otchatsa.FakeTelegram;
 using System.Text.Json.Nodes;
+using Otchatsa.Bot.State;
 using Otchatsa.Conversation;
+using Otchatsa.FakeTelegram;
 using Otchatsa.Tests.Support;
 using Telegram.Bot.Types.Enums;
 

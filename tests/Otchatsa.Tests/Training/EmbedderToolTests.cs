@@ -123,8 +123,8 @@ public sealed class EmbedderToolTests(ITestOutputHelper output)
 
                 // An index built with the package's network refuses this engine and says to rebuild.
                 using var packageEngine = new OutfitEngine(package);
-                var built = IndexBuilder.ExpectedManifest(packageEngine);
-                var expected = IndexBuilder.ExpectedManifest(engine);
+                var built = IndexManifest.Expected(packageEngine);
+                var expected = IndexManifest.Expected(engine);
                 Assert.Equal(ModelPaths.FineTunedId, expected.Models.Single(m => m.Role == "embedding").Id);
                 var refused = Assert.Throws<IndexIncompatibleException>(() => built.EnsureCompatible(expected));
                 Assert.Contains("rebuild with `otchatsa index build`", refused.Message);

@@ -116,18 +116,18 @@ public sealed class SoftmaxHeadTests
     {
         // Predictions that are right 60 % of the time but claim about 90 %.
         var random = new Random(3);
-        var data = new List<Calibration.Labelled>();
+        var data = new List<TemperatureFitting.Labelled>();
         for (var i = 0; i < 2000; i++)
         {
             var truth = random.Next(5);
             var predicted = random.NextDouble() < 0.6 ? truth : (truth + 1 + random.Next(4)) % 5;
             var p = Enumerable.Repeat(0.025f, 5).ToArray();
             p[predicted] = 0.9f;
-            data.Add(new Calibration.Labelled(p, truth));
+            data.Add(new TemperatureFitting.Labelled(p, truth));
         }
         (double, bool)[] Pairs(float t) => data.Select(d => { var p = Calibration.Apply(d.Probabilities, t); var top = Array.IndexOf(p, p.Max()); return ((double)p[top], top == d.Truth); }).ToArray();
 
-        var temperature = Calibration.FitTemperature(data);
+        var temperature = TemperatureFitting.FitTemperature(data);
 
         Assert.True(temperature > 1.5f, $"T = {temperature}");
         var (before, _) = StyleTally.Calibration(Pairs(1f));
@@ -142,11 +142,11 @@ public sealed class SoftmaxHeadTests
     {
         var answers = Enumerable.Range(0, 100).Select(i => (Confidence: i / 100.0, Correct: i >= 50 ? i % 10 != 0 : i % 5 == 0)).ToArray();
 
-        var threshold = Calibration.SureThreshold(answers, precision: 0.8);
+        var threshold = TemperatureFitting.SureThreshold(answers, precision: 0.8);
 
         Assert.InRange(threshold, 0.4f, 0.55f);
         Assert.True(answers.Where(a => a.Confidence >= threshold).Average(a => a.Correct ? 1.0 : 0.0) >= 0.8);
-        Assert.Equal(1f, Calibration.SureThreshold(answers.Select(a => (a.Confidence, false)).ToArray(), 0.8));
+        Assert.Equal(1f, TemperatureFitting.SureThreshold(answers.Select(a => (a.Confidence, false)).ToArray(), 0.8));
     }
 
     private static float[] Noisy(float[] v, int seed)

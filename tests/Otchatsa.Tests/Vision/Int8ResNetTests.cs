@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using Microsoft.ML.OnnxRuntime;
 using Otchatsa.Catalog;
+using Otchatsa.Indexing;
+using Otchatsa.OnnxFiles;
 using Otchatsa.Pipeline;
 using Otchatsa.Tests.Support;
 using Otchatsa.Training;
@@ -195,7 +197,7 @@ public sealed class Int8ResNetTests : IClassFixture<Int8Fixture>
         Assert.Equal(_models.Card.ModelSha256, embedding.Sha256);
 
         using var fp32 = new OutfitEngine(_models.Paths.With(EmbedderPrecision.Fp32), EmbeddingSettings.Parse(manifest.EmbeddingView));
-        var refused = Assert.Throws<IndexIncompatibleException>(() => manifest.EnsureCompatible(IndexBuilder.ExpectedManifest(fp32)));
+        var refused = Assert.Throws<IndexIncompatibleException>(() => manifest.EnsureCompatible(IndexManifest.Expected(fp32)));
         Assert.Contains("rebuild with `otchatsa index build`", refused.Message);
         Assert.Contains($"this build uses {ModelPaths.ResNetId} (sha", refused.Message);
     }

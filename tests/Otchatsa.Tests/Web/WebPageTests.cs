@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Otchatsa.Catalog;
+using Otchatsa.Hosting;
+using Otchatsa.Styles;
 using Otchatsa.Tests.Support;
 using Otchatsa.Web;
 
@@ -145,7 +147,7 @@ public sealed partial class WebPageTests
     {
         await using var host = await WebTestHost.StartAsync();
         await host.Runtime.Loaded;
-        var seen = ((Otchatsa.Recommending.IStyleHeadInfo)DemoIndex.Runtime.Recommender.Classifier).Examples;
+        var seen = ((Otchatsa.Styles.IStyleHeadInfo)DemoIndex.Runtime.Recommender.Classifier).Examples;
 
         var html = await host.Client.GetStringAsync(new Uri("/?lang=en", UriKind.Relative));
 

@@ -1,0 +1,377 @@
+using Google.Protobuf;
+
+namespace Otchatsa.OnnxFiles;
+
+/// <summary>An attribute of an ONNX node: the fields the project reads, and its original bytes to write it back unchanged.</summary>
+public sealed record OnnxAttribute(string Name, float F, long I, long[] Ints, byte[] Raw);
+
+/// <summary>An ONNX node (NodeProto) as read; attributes are kept as bytes so a rewritten graph keeps them exactly.</summary>
+public sealed class OnnxNode
+{
+    public string Name { get; set; } = "";
+    public string OpType { get; set; } = "";
+    public string Domain { get; set; } = "";
+    public List<string> Inputs { get; } = [];
+    public List<string> Outputs { get; } = [];
+    public List<OnnxAttribute> Attributes { get; } = [];
+
+    public OnnxAttribute? Attribute(string name) => Attributes.FirstOrDefault(a => a.Name == name);
+
+    public ProtoMessage ToProto()
+    {
+        var node = new ProtoMessage();
+        foreach (var i in Inputs)
+        {
+            node.String(1, i);
+        }
+        foreach (var o in Outputs)
+        {
+            node.String(2, o);
+        }
+        node.String(3, Name).String(4, OpType);
+        foreach (var a in Attributes)
+        {
+            node.Bytes(5, a.Raw);
+        }
+        if (Domain.Length > 0)
+        {
+            node.String(7, Domain);
+        }
+        return node;
+    }
+}
+
+/// <summary>An initializer (TensorProto) as read: name, element type, dimensions and its little-endian raw bytes.</summary>
+public sealed record OnnxTensor(string Name, int DataType, long[] Dims, byte[] Raw)
+{
+    public const int Float = 1;
+    public const int UInt8 = 2;
+    public const int Int8 = 3;
+    public const int Int32 = 6;
+    public const int Int64 = 7;
+
+    public long ElementCount => Dims.Aggregate(1L, (a, b) => a * b);
+
+    public float[] Floats()
+    {
+        if (DataType != Float)
+        {
+            throw new InvalidDataException($"Tensor '{Name}' is not float (type {DataType}).");
+        }
+        var values = new float[Raw.Length / 4];
+        Buffer.BlockCopy(Raw, 0, values, 0, Raw.Length);
+        return values;
+    }
+
+    public static OnnxTensor Of(string name, long[] dims, float[] values)
+    {
+        var raw = new byte[values.Length * 4];
+        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
+        return new OnnxTensor(name, Float, dims, raw);
+    }
+
+    public static OnnxTensor Of(string name, long[] dims, int[] values)
+    {
+        var raw = new byte[values.Length * 4];
+        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
+        return new OnnxTensor(name, Int32, dims, raw);
+    }
+
+    public static OnnxTensor Of(string name, long[] dims, sbyte[] values)
+    {
+        var raw = new byte[values.Length];
+        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
+        return new OnnxTensor(name, Int8, dims, raw);
+    }
+
+    public static OnnxTensor OfBytes(string name, long[] dims, byte[] values) => new(name, UInt8, dims, values);
+
+    public ProtoMessage ToProto() =>
+        new ProtoMessage().PackedInt64(1, Dims).Int64(2, DataType).String(8, Name).Bytes(9, Raw);
+}
+
+/// <summary>
+/// A whole ONNX model read into an editable form: the graph's nodes, initializers and input/output names, and every
+/// other field of the model and graph kept as bytes. Written back with <see cref="ToBytes"/> through
+/// <see cref="ProtoMessage"/>, so the project reads and writes ONNX with Google.Protobuf's coded streams alone (field
+/// numbers from onnx/onnx.proto), without generated classes.
+/// </summary>
+public sealed class OnnxModel
+{
+    public long IrVersion { get; set; }
+    public List<(string Domain, long Version)> Opsets { get; } = [];
+    public string GraphName { get; set; } = "";
+    public List<OnnxNode> Nodes { get; } = [];
+    public Dictionary<string, OnnxTensor> Initializers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Graph inputs that are not initializers, as raw ValueInfoProto bytes by name.</summary>
+    public List<(string Name, byte[] Raw)> Inputs { get; } = [];
+
+    public List<(string Name, byte[] Raw)> Outputs { get; } = [];
+
+    /// <summary>Model-level fields other than ir_version, graph and opset_import (producer, metadata, …), with their field number.</summary>
+    public List<(int Field, WireFormat.WireType Type, byte[] Raw, long Varint)> OtherModelFields { get; } = [];
+
+    public static OnnxModel Parse(byte[] bytes)
+    {
+        var model = new OnnxModel();
+        var input = new CodedInputStream(bytes);
+        byte[]? graph = null;
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            var field = WireFormat.GetTagFieldNumber(tag);
+            var type = WireFormat.GetTagWireType(tag);
+            switch (field)
+            {
+                case 1:
+                    model.IrVersion = input.ReadInt64();
+                    break;
+                case 7:
+                    graph = input.ReadBytes().ToByteArray();
+                    break;
+                case 8:
+                    model.Opsets.Add(ParseOpset(input.ReadBytes().ToByteArray()));
+                    break;
+                default:
+                    if (type == WireFormat.WireType.LengthDelimited)
+                    {
+                        model.OtherModelFields.Add((field, type, input.ReadBytes().ToByteArray(), 0));
+                    }
+                    else if (type == WireFormat.WireType.Varint)
+                    {
+                        model.OtherModelFields.Add((field, type, [], input.ReadInt64()));
+                    }
+                    else
+                    {
+                        input.SkipLastField();
+                    }
+                    break;
+            }
+        }
+        if (graph is null)
+        {
+            throw new InvalidDataException("The ONNX model has no graph.");
+        }
+        model.ParseGraph(graph);
+        return model;
+    }
+
+    public byte[] ToBytes()
+    {
+        var graph = new ProtoMessage();
+        foreach (var node in Nodes)
+        {
+            graph.Message(1, node.ToProto());
+        }
+        graph.String(2, GraphName);
+        foreach (var tensor in Initializers.Values)
+        {
+            graph.Message(5, tensor.ToProto());
+        }
+        foreach (var (_, raw) in Inputs)
+        {
+            graph.Bytes(11, raw);
+        }
+        foreach (var (_, raw) in Outputs)
+        {
+            graph.Bytes(12, raw);
+        }
+        var model = new ProtoMessage().Int64(1, IrVersion);
+        foreach (var (field, type, raw, varint) in OtherModelFields)
+        {
+            if (type == WireFormat.WireType.Varint)
+            {
+                model.Int64(field, varint);
+            }
+            else
+            {
+                model.Bytes(field, raw);
+            }
+        }
+        model.Message(7, graph);
+        foreach (var (domain, version) in Opsets)
+        {
+            model.Message(8, new ProtoMessage().String(1, domain).Int64(2, version));
+        }
+        return model.ToArray();
+    }
+
+    /// <summary>The node producing <paramref name="tensor"/>, if any.</summary>
+    public OnnxNode? Producer(string tensor) => Nodes.FirstOrDefault(n => n.Outputs.Contains(tensor));
+
+    /// <summary>The nodes reading <paramref name="tensor"/>.</summary>
+    public IEnumerable<OnnxNode> Consumers(string tensor) => Nodes.Where(n => n.Inputs.Contains(tensor));
+
+    private void ParseGraph(byte[] bytes)
+    {
+        var input = new CodedInputStream(bytes);
+        var inputs = new List<(string, byte[])>();
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            switch (WireFormat.GetTagFieldNumber(tag))
+            {
+                case 1:
+                    Nodes.Add(ParseNode(input.ReadBytes().ToByteArray()));
+                    break;
+                case 2:
+                    GraphName = input.ReadString();
+                    break;
+                case 5:
+                    var tensor = ParseTensor(input.ReadBytes().ToByteArray());
+                    Initializers[tensor.Name] = tensor;
+                    break;
+                case 11:
+                    var raw = input.ReadBytes().ToByteArray();
+                    inputs.Add((ValueInfoName(raw), raw));
+                    break;
+                case 12:
+                    var output = input.ReadBytes().ToByteArray();
+                    Outputs.Add((ValueInfoName(output), output));
+                    break;
+                default:
+                    // value_info (shapes the writer may no longer match), doc strings, sparse initializers: dropped;
+                    // ONNX Runtime infers shapes itself.
+                    input.SkipLastField();
+                    break;
+            }
+        }
+        // Before IR 4 initializers were also listed as inputs; a rewritten graph lists only the real inputs.
+        Inputs.AddRange(inputs.Where(i => !Initializers.ContainsKey(i.Item1)));
+    }
+
+    private static (string, long) ParseOpset(byte[] bytes)
+    {
+        var input = new CodedInputStream(bytes);
+        string domain = "";
+        long version = 0;
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            switch (WireFormat.GetTagFieldNumber(tag))
+            {
+                case 1: domain = input.ReadString(); break;
+                case 2: version = input.ReadInt64(); break;
+                default: input.SkipLastField(); break;
+            }
+        }
+        return (domain, version);
+    }
+
+    private static string ValueInfoName(byte[] bytes)
+    {
+        var input = new CodedInputStream(bytes);
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            if (WireFormat.GetTagFieldNumber(tag) == 1)
+            {
+                return input.ReadString();
+            }
+            input.SkipLastField();
+        }
+        return "";
+    }
+
+    private static OnnxNode ParseNode(byte[] bytes)
+    {
+        var node = new OnnxNode();
+        var input = new CodedInputStream(bytes);
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            switch (WireFormat.GetTagFieldNumber(tag))
+            {
+                case 1: node.Inputs.Add(input.ReadString()); break;
+                case 2: node.Outputs.Add(input.ReadString()); break;
+                case 3: node.Name = input.ReadString(); break;
+                case 4: node.OpType = input.ReadString(); break;
+                case 5: node.Attributes.Add(ParseAttribute(input.ReadBytes().ToByteArray())); break;
+                case 7: node.Domain = input.ReadString(); break;
+                default: input.SkipLastField(); break;
+            }
+        }
+        return node;
+    }
+
+    private static OnnxAttribute ParseAttribute(byte[] bytes)
+    {
+        var input = new CodedInputStream(bytes);
+        string name = "";
+        float f = 0;
+        long i = 0;
+        var ints = new List<long>();
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            var field = WireFormat.GetTagFieldNumber(tag);
+            var type = WireFormat.GetTagWireType(tag);
+            switch (field)
+            {
+                case 1: name = input.ReadString(); break;
+                case 2: f = input.ReadFloat(); break;
+                case 3: i = input.ReadInt64(); break;
+                case 8 when type == WireFormat.WireType.LengthDelimited:
+                    var packed = new CodedInputStream(input.ReadBytes().ToByteArray());
+                    while (!packed.IsAtEnd)
+                    {
+                        ints.Add(packed.ReadInt64());
+                    }
+                    break;
+                case 8: ints.Add(input.ReadInt64()); break;
+                default: input.SkipLastField(); break;
+            }
+        }
+        return new OnnxAttribute(name, f, i, [.. ints], bytes);
+    }
+
+    private static OnnxTensor ParseTensor(byte[] bytes)
+    {
+        var input = new CodedInputStream(bytes);
+        var dims = new List<long>();
+        var floats = new List<float>();
+        int type = 0;
+        string name = "";
+        byte[]? raw = null;
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            var field = WireFormat.GetTagFieldNumber(tag);
+            var wire = WireFormat.GetTagWireType(tag);
+            switch (field)
+            {
+                case 1 when wire == WireFormat.WireType.LengthDelimited:
+                    var packed = new CodedInputStream(input.ReadBytes().ToByteArray());
+                    while (!packed.IsAtEnd)
+                    {
+                        dims.Add(packed.ReadInt64());
+                    }
+                    break;
+                case 1: dims.Add(input.ReadInt64()); break;
+                case 2: type = input.ReadInt32(); break;
+                case 4 when wire == WireFormat.WireType.LengthDelimited:
+                    var data = input.ReadBytes().ToByteArray();
+                    for (var o = 0; o + 4 <= data.Length; o += 4)
+                    {
+                        floats.Add(BitConverter.ToSingle(data, o));
+                    }
+                    break;
+                case 4: floats.Add(input.ReadFloat()); break;
+                case 8: name = input.ReadString(); break;
+                case 9: raw = input.ReadBytes().ToByteArray(); break;
+                default: input.SkipLastField(); break;
+            }
+        }
+        if (raw is null)
+        {
+            if (type != OnnxTensor.Float)
+            {
+                throw new InvalidDataException($"Initializer '{name}' of type {type} is not stored as raw_data, which this reader needs.");
+            }
+            raw = new byte[floats.Count * 4];
+            Buffer.BlockCopy(floats.ToArray(), 0, raw, 0, raw.Length);
+        }
+        return new OnnxTensor(name, type, [.. dims], raw);
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Otchatsa.Catalog;
+using Otchatsa.Embeddings;
+using Otchatsa.Evaluation;
+using Otchatsa.Vision;
+
+namespace Otchatsa.Training;
+
+/// <summary>
+/// What <c>tools/embedder-train</c> learns from, described for a labelled manifest: every photo's labels, its
+/// product-disjoint fold exactly as <c>otchatsa eval --folds</c> assigns it, and the keys under which the embedding
+/// cache holds the engine's own vectors of its served views (crop and whole photo, each with its mirror) — as sent and
+/// with the person pasted onto another photo's backdrop (the evaluation's other-background query, made for every
+/// <c>backgroundEvery</c>-th photo). The training tool reads the vectors from the cache, so it sees exactly what
+/// serving computes. No pixels and no vectors are written here.
+/// </summary>
+public static class EmbedderData
+{
+    /// <summary>The cache units of the served views, in the order the tool expects them.</summary>
+    public static readonly (string Name, OutfitView View, bool Mirrored)[] Units =
+    [
+        ("crop", OutfitView.Crop, false), ("crop~mirror", OutfitView.Crop, true),
+        ("whole", OutfitView.Whole, false), ("whole~mirror", OutfitView.Whole, true),
+    ];
+
+    public static void Write(FeatureExtractor extractor, string manifestCsv, IReadOnlyList<LabelledPhoto> photos, int folds, int seed,
+        int backgroundEvery, Stream output)
+    {
+        var assignment = CrossValidation.ProductFolds(photos, folds, seed);
+        var keys = photos.Select(p => EmbeddingCache.ImageKey(File.ReadAllBytes(p.Path))).ToArray();
+        var rows = photos.Select(p =>
+        {
+            var backdrop = LabelledPhotos.BackgroundFor(photos, p.Index);
+            var other = p.Index % Math.Max(1, backgroundEvery) == 0;
+            return new
+            {
+                index = p.Index,
+                image = p.Row.Image,
+                key = Convert.ToHexStringLower(keys[p.Index]),
+                mall = p.Mall,
+                group = p.Group,
+                style = p.Style?.Id,
+                substyle = p.Substyle?.Id,
+                garments = p.Row.Garments,
+                fold = assignment[p.Index],
+                other_key = other
+                    ? Convert.ToHexStringLower(EmbeddingCache.DerivedKey(FeatureExtractor.SwapRecipe, keys[p.Index], keys[backdrop]))
+                    : null,
+                backdrop = other ? backdrop : (int?)null,
+                backdrop_fold = other ? assignment[backdrop] : (int?)null,
+            };
+        }).ToArray();
+        JsonSerializer.Serialize(output, new
+        {
+            manifest = Path.GetFullPath(manifestCsv),
+            manifest_sha256 = IndexManifest.Sha256OfFile(manifestCsv),
+            cache = extractor.Cache.Directory,
+            models_key = extractor.Cache.ModelsKey,
+            units = Units.ToDictionary(u => u.Name, u => FeatureExtractor.UnitName(u.View, u.Mirrored)),
+            dims = ResNetEmbedder.Dimensions,
+            folds,
+            seed,
+            background_every = backgroundEvery,
+            photos = rows,
+        }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+}
