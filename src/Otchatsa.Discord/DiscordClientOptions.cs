@@ -12,7 +12,14 @@ public sealed class DiscordClientOptions
     public string BotToken { get; set; } = "";
 
     /// <summary>REST base including the version; tests point it at a loopback fake.</summary>
-    public Uri ApiBaseUrl { get; set; } = new("https://discord.com/api/v10/");
+    public Uri ApiBaseUrl
+    {
+        get => _apiBaseUrl;
+        // Relative routes resolve under the base only when it ends with '/': "…/api/v10" is read as "…/api/v10/".
+        set => _apiBaseUrl = value is { IsAbsoluteUri: true } && !value.AbsoluteUri.EndsWith('/') ? new Uri(value.AbsoluteUri + "/") : value;
+    }
+
+    private Uri _apiBaseUrl = new("https://discord.com/api/v10/");
 
     /// <summary>Identify intents; MESSAGE_CONTENT is opt-in.</summary>
     public GatewayIntents Intents { get; set; } = GatewayIntents.Default;
@@ -20,8 +27,11 @@ public sealed class DiscordClientOptions
     /// <summary>Hosts attachments may be downloaded from (Discord's CDN by default).</summary>
     public IList<string> AttachmentHosts { get; set; } = ["cdn.discordapp.com", "media.discordapp.net"];
 
-    /// <summary>Attachments larger than this are refused before any byte is downloaded.</summary>
-    public long MaxAttachmentBytes { get; set; } = 10 * 1024 * 1024;
+    /// <summary>
+    /// Photos above this are refused before download. The default is the engine's own photo limit (20 MB), which the
+    /// polite "too large" reply quotes; users with larger upload limits can attach bigger files than the bot may upload.
+    /// </summary>
+    public long MaxAttachmentBytes { get; set; } = 20 * 1024 * 1024;
 
     /// <summary>Upload limit per file (Discord's default for bots without boosts).</summary>
     public long MaxUploadFileBytes { get; set; } = 10 * 1024 * 1024;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Otchatsa.Catalog;
+using Otchatsa.Conversation;
 using Otchatsa.Hosting;
 using Otchatsa.Recommending;
 using Otchatsa.Styles;
@@ -11,8 +12,8 @@ internal static class Pages
 {
     public static string Layout(Texts t, string title, Html body, string languagePath)
     {
-        var other = t.Language == Language.Ko ? Texts.En : Texts.Ko;
-        var switchLabel = other.Language == Language.Ko ? "한국어" : "English";
+        var other = t.Language == ChatLanguage.Ko ? Texts.En : Texts.Ko;
+        var switchLabel = other.Language == ChatLanguage.Ko ? "한국어" : "English";
         var page = Html.Of($"""
             <!doctype html>
             <html lang="{t.Code}">
@@ -173,7 +174,7 @@ internal static class Pages
     {
         var parent = StyleTaxonomy.ParentOf(style);
         var siblings = StyleTaxonomy.SiblingsOf(style);
-        var otherDescription = t.Language == Language.Ko ? style.DescriptionEn : style.DescriptionKo;
+        var otherDescription = t.Language == ChatLanguage.Ko ? style.DescriptionEn : style.DescriptionKo;
         Html catalog;
         if (runtime is null)
         {
@@ -181,9 +182,8 @@ internal static class Pages
         }
         else
         {
-            var known = runtime.Recommender.Classifier.Classes.Any(s => s.Id == style.Id);
-            var malls = TopMalls(runtime.Index, style);
-            var examples = Examples(runtime.Index, style);
+            var lookup = StyleLookup.For(runtime, style);
+            var (known, malls, examples) = (lookup.Recognised, lookup.Malls, lookup.Examples);
             catalog = Html.Of($"""
                 {Html.When(!known, Html.Of($"""<p class="notice">{t.NotRecognisedLong}</p>"""))}
                 <h2>{t.TopMallsLabel}</h2>
@@ -195,7 +195,7 @@ internal static class Pages
         return Html.Of($"""
             <h1>{t.StyleName(style)} <span class="other-name">{t.StyleOtherName(style)}</span></h1>
             <p class="lead">{t.Description(style)}</p>
-            <p class="small" lang="{(t.Language == Language.Ko ? "en" : "ko")}">{otherDescription}</p>
+            <p class="small" lang="{(t.Language == ChatLanguage.Ko ? "en" : "ko")}">{otherDescription}</p>
             <p><strong>{t.ParentLabel}:</strong> {t.ParentName(parent)}</p>
             {Html.When(siblings.Count > 0, Html.Of($"""<p><strong>{t.SiblingsLabel}:</strong> {siblings.Select((s, i) => Html.Of($"""{(i > 0 ? ", " : "")}<a href="/styles/{s.Id}">{t.StyleName(s)}</a>"""))}</p>"""))}
             {catalog}
@@ -212,23 +212,6 @@ internal static class Pages
         <p><a class="button" href="/">{t.TryAnother}</a></p>
         </section>
         """);
-
-    /// <summary>Malls carrying the style, highest share first (the seed's ranking).</summary>
-    internal static IReadOnlyList<MallProfile> TopMalls(ICatalogView catalog, FashionStyle style, int count = 3) =>
-        catalog.Malls.Values
-            .Where(m => m.Share(style.Id) > 0)
-            .OrderByDescending(m => m.Share(style.Id))
-            .ThenBy(m => m.Name, StringComparer.Ordinal)
-            .Take(count)
-            .ToArray();
-
-    private static IReadOnlyList<CatalogEntry> Examples(ICatalogView catalog, FashionStyle style, int count = 9) =>
-        catalog.Items
-            .Where(i => i.Style?.Id == style.Id && i.Mall.Length > 0)
-            .OrderByDescending(i => i.StyleIsLabel)
-            .ThenBy(i => i.Key)
-            .Take(count)
-            .ToArray();
 
     private static Html Meter(string label, float score) => Html.Of(
         $"""<span class="meter"><meter min="0" max="1" value="{Math.Round(score, 3)}" aria-label="{label}"></meter> {Percent(score)}</span>""");

@@ -1,22 +1,16 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
+using Otchatsa.Conversation;
 using Otchatsa.Styles;
 
 namespace Otchatsa.Web;
-
-/// <summary>The page's languages.</summary>
-public enum Language
-{
-    En,
-    Ko,
-}
 
 /// <summary>Every user-visible sentence of the page, in one language.</summary>
 public sealed record Texts
 {
     public const string CookieName = "otchatsa.lang";
 
-    public required Language Language { get; init; }
+    public required ChatLanguage Language { get; init; }
     public required string Code { get; init; }
     public required string Tagline { get; init; }
     public required string Intro { get; init; }
@@ -66,7 +60,7 @@ public sealed record Texts
 
     public static Texts En { get; } = new()
     {
-        Language = Language.En,
+        Language = ChatLanguage.En,
         Code = "en",
         Tagline = "What style is this outfit — and where do they sell that vibe?",
         Intro = "Otchatsa (옷찾사, “people who look for clothes”) looks at an outfit photo, names its K-Fashion style, "
@@ -134,7 +128,7 @@ public sealed record Texts
 
     public static Texts Ko { get; } = new()
     {
-        Language = Language.Ko,
+        Language = ChatLanguage.Ko,
         Code = "ko",
         Tagline = "이 옷은 무슨 스타일일까? 그 느낌의 쇼핑몰은 어디일까?",
         Intro = "옷찾사는 코디 사진을 보고 K-Fashion 스타일을 알려 주고, 그 분위기에 가장 잘 맞는 쇼핑몰 세 곳과 "
@@ -200,16 +194,16 @@ public sealed record Texts
         Footer = "옷찾사 — K-Fashion 스타일과 쇼핑몰 찾기. 사진은 메모리에서만 분석하고 잠시만 보관합니다.",
     };
 
-    public static Texts For(Language language) => language == Language.Ko ? Ko : En;
+    public static Texts For(ChatLanguage language) => language == ChatLanguage.Ko ? Ko : En;
 
-    public string StyleName(FashionStyle style) => Language == Language.Ko ? style.NameKo : style.NameEn;
+    public string StyleName(FashionStyle style) => Language == ChatLanguage.Ko ? style.NameKo : style.NameEn;
 
     /// <summary>The name in the other language, shown beside the main one.</summary>
-    public string StyleOtherName(FashionStyle style) => Language == Language.Ko ? style.NameEn : style.NameKo;
+    public string StyleOtherName(FashionStyle style) => Language == ChatLanguage.Ko ? style.NameEn : style.NameKo;
 
-    public string ParentName(StyleParent parent) => Language == Language.Ko ? parent.NameKo : parent.NameEn;
+    public string ParentName(StyleParent parent) => Language == ChatLanguage.Ko ? parent.NameKo : parent.NameEn;
 
-    public string Description(FashionStyle style) => Language == Language.Ko ? style.DescriptionKo : style.DescriptionEn;
+    public string Description(FashionStyle style) => Language == ChatLanguage.Ko ? style.DescriptionKo : style.DescriptionEn;
 
     public string Error(string code) => Errors.TryGetValue(code, out var text) ? text : Errors["internal"];
 
@@ -223,7 +217,7 @@ public sealed record Texts
         var query = context.Request.Query["lang"].ToString();
         if (Parse(query) is { } chosen)
         {
-            context.Response.Cookies.Append(CookieName, chosen == Language.Ko ? "ko" : "en", new CookieOptions
+            context.Response.Cookies.Append(CookieName, chosen == ChatLanguage.Ko ? "ko" : "en", new CookieOptions
             {
                 HttpOnly = true,
                 SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Lax,
@@ -259,10 +253,10 @@ public sealed record Texts
         return En;
     }
 
-    private static Language? Parse(string? code) => code?.Trim().ToLowerInvariant() switch
+    private static ChatLanguage? Parse(string? code) => code?.Trim().ToLowerInvariant() switch
     {
-        "ko" => Language.Ko,
-        "en" => Language.En,
+        "ko" => ChatLanguage.Ko,
+        "en" => ChatLanguage.En,
         _ => null,
     };
 }

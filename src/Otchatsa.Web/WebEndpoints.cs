@@ -165,7 +165,7 @@ internal static class WebEndpoints
                 Recognized = known?.Contains(s.Id),
                 TopMalls = current is null
                     ? null
-                    : Pages.TopMalls(current.Index, s).Select(m => new { Mall = m.Name, StyleShare = Math.Round(m.Share(s.Id), 4), m.Url }).ToArray(),
+                    : StyleMalls.Top(current.Index, s).Select(m => new { Mall = m.Name, StyleShare = Math.Round(m.Share(s.Id), 4), m.Url }).ToArray(),
             };
         });
         return Respond.Json(styles.ToArray());

@@ -24,14 +24,14 @@ public static class WebServiceCollectionExtensions
     /// <summary>
     /// Options (<c>Web</c> section, validated at start), the background-loaded engine, the in-memory result and
     /// thumbnail caches, antiforgery and the rate limiter. An <see cref="OtchatsaRuntime"/> or <see cref="WebRuntime"/>
-    /// registered before this call is used as is; otherwise the runtime is opened from <c>Otchatsa:IndexPath</c> and
-    /// <c>Otchatsa:ModelsPath</c> (the worker's keys).
+    /// registered before this call is used as is; otherwise the engine's one registration
+    /// (<see cref="EngineServiceCollectionExtensions.AddOtchatsaEngine"/>: <c>Otchatsa:IndexPath</c>, <c>Otchatsa:ModelsPath</c>) opens it.
     /// </summary>
     public static IServiceCollection AddOtchatsaWeb(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         AddWebOptions(services);
-        AddRuntime(services, configuration);
+        AddRuntime(services);
         services.AddHostedService<WebRuntimeStarter>();
         services.TryAddSingleton<ResultStore>();
         services.TryAddSingleton<ThumbnailCache>();
@@ -83,7 +83,7 @@ public static class WebServiceCollectionExtensions
             return services;
         }
         AddWebOptions(services);
-        AddRuntime(services, configuration);
+        AddRuntime(services);
         // The page logs through the worker's logging: keep ASP.NET Core's per-request lines out of it by default
         // (a more specific Logging:LogLevel entry still overrides this).
         services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
@@ -107,18 +107,9 @@ public static class WebServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebOptions>, WebOptionsValidator>());
     }
 
-    private static void AddRuntime(IServiceCollection services, IConfiguration configuration)
+    private static void AddRuntime(IServiceCollection services)
     {
-        services.TryAddSingleton(_ =>
-        {
-            var index = configuration["Otchatsa:IndexPath"];
-            if (string.IsNullOrWhiteSpace(index))
-            {
-                throw new InvalidOperationException("Otchatsa:IndexPath is not set: point it at an index built with 'otchatsa index build'.");
-            }
-            var models = configuration["Otchatsa:ModelsPath"];
-            return OtchatsaRuntime.Open(index, string.IsNullOrWhiteSpace(models) ? null : models);
-        });
+        services.AddOtchatsaEngine();
         services.TryAddSingleton(sp => new WebRuntime(
             () => sp.GetRequiredService<OtchatsaRuntime>(),
             sp.GetService<ILogger<WebRuntime>>()));

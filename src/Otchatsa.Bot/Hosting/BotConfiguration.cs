@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Otchatsa.Discord;
+using Otchatsa.Hosting;
 
 namespace Otchatsa.Bot.Hosting;
 
@@ -9,9 +11,13 @@ public static class BotConfiguration
     public static IReadOnlyList<string> Problems(IServiceProvider services)
     {
         var problems = new List<string>();
+        Check<EngineOptions>(services, problems);
         Check<OtchatsaOptions>(services, problems);
         Check<TelegramOptions>(services, problems);
-        Check<DiscordOptions>(services, problems);
+        if (services.GetService<IConfigureOptions<DiscordClientOptions>>() is not null)
+        {
+            Check<DiscordClientOptions>(services, problems);
+        }
         return problems;
     }
 

@@ -1,20 +1,14 @@
 using Microsoft.Extensions.Options;
 using Otchatsa.Discord;
 using Otchatsa.Discord.Gateway;
-using DiscordReplyLayout = Otchatsa.Discord.ReplyLayout;
 
 namespace Otchatsa.Bot.Hosting;
 
 /// <summary>Section <c>Otchatsa</c>: the engine and the bot's own state.</summary>
+/// <summary>The worker's own keys of the <c>Otchatsa</c> section (the index and models are <see cref="Otchatsa.Hosting.EngineOptions"/>).</summary>
 public sealed class OtchatsaOptions
 {
     public const string Section = "Otchatsa";
-
-    /// <summary>Folder built by <c>otchatsa index build</c>.</summary>
-    public string IndexPath { get; set; } = "";
-
-    /// <summary>Folder with the models; empty = beside the program.</summary>
-    public string? ModelsPath { get; set; }
 
     /// <summary>SQLite file with accepted jobs, polling offsets and per-chat settings.</summary>
     public string StatePath { get; set; } = "state/otchatsa-bot.db";
@@ -80,62 +74,11 @@ public sealed class TelegramOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }
 
-/// <summary>Section <c>Discord</c> (the Discord front end reads it; validated here so a typo fails at start).</summary>
-public sealed class DiscordOptions
-{
-    public const string Section = "Discord";
-
-    public bool Enabled { get; set; }
-    public string BotToken { get; set; } = "";
-    public string ApiBaseUrl { get; set; } = "https://discord.com/api/v10";
-    public string[] AttachmentHosts { get; set; } = ["cdn.discordapp.com", "media.discordapp.net"];
-    public ulong? CommandGuildId { get; set; }
-
-    /// <summary>Identify intents; add <c>MessageContent</c> only when the portal switch is on (see docs/discord.md).</summary>
-    public GatewayIntents Intents { get; set; } = GatewayIntents.Default;
-
-    /// <summary>Components V2 (default) or the embed fallback.</summary>
-    public DiscordReplyLayout ReplyLayout { get; set; } = DiscordReplyLayout.ComponentsV2;
-
-    /// <summary>
-    /// Photos above this are refused before download. The default is the engine's own photo limit, which the polite
-    /// "too large" reply quotes; users with larger upload limits can attach bigger files than the bot may upload.
-    /// </summary>
-    public long MaxAttachmentBytes { get; set; } = 20 * 1024 * 1024;
-
-    /// <summary>An interaction not answered after this long is deferred automatically (Discord's limit is 3 s).</summary>
-    public TimeSpan AutoDeferAfter { get; set; } = TimeSpan.FromSeconds(1.5);
-
-    /// <summary>One REST attempt is abandoned after this long.</summary>
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Retries of one REST request after a failure that is safe to retry.</summary>
-    public int MaxRetries { get; set; } = 4;
-
-    /// <summary>First retry delay; doubles per failure, with jitter.</summary>
-    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>Gateway timing knobs (tests shorten them).</summary>
-    public GatewayOptions Gateway { get; set; } = new();
-}
-
 internal sealed class OtchatsaOptionsValidator : IValidateOptions<OtchatsaOptions>
 {
     public ValidateOptionsResult Validate(string? name, OtchatsaOptions options)
     {
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.IndexPath))
-        {
-            errors.Add("Otchatsa:IndexPath is required (a folder built by 'otchatsa index build').");
-        }
-        else if (!Directory.Exists(options.IndexPath))
-        {
-            errors.Add($"Otchatsa:IndexPath '{options.IndexPath}' does not exist.");
-        }
-        if (!string.IsNullOrWhiteSpace(options.ModelsPath) && !Directory.Exists(options.ModelsPath))
-        {
-            errors.Add($"Otchatsa:ModelsPath '{options.ModelsPath}' does not exist.");
-        }
         if (string.IsNullOrWhiteSpace(options.StatePath))
         {
             errors.Add("Otchatsa:StatePath is required.");
@@ -204,24 +147,25 @@ internal sealed class TelegramOptionsValidator : IValidateOptions<TelegramOption
     }
 }
 
-internal sealed class DiscordOptionsValidator : IValidateOptions<DiscordOptions>
+/// <summary>Checks the Discord client's options, bound directly from the <c>Discord</c> section (registered only when Discord:Enabled).</summary>
+internal sealed class DiscordOptionsValidator : IValidateOptions<DiscordClientOptions>
 {
-    public ValidateOptionsResult Validate(string? name, DiscordOptions options)
+    public ValidateOptionsResult Validate(string? name, DiscordClientOptions options)
     {
-        if (!options.Enabled)
-        {
-            return ValidateOptionsResult.Success;
-        }
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.BotToken))
         {
             errors.Add("Discord:BotToken is required when Discord:Enabled is true.");
         }
-        if (!Uri.TryCreate(options.ApiBaseUrl, UriKind.Absolute, out _))
+        if (options.ApiBaseUrl is not { IsAbsoluteUri: true })
         {
             errors.Add("Discord:ApiBaseUrl must be an absolute URL.");
         }
-        if (options.AttachmentHosts.Length == 0)
+        if (options.CommandGuildId is { Length: > 0 } guild && !ulong.TryParse(guild, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+        {
+            errors.Add("Discord:CommandGuildId must be a guild id (digits).");
+        }
+        if (options.AttachmentHosts.Count == 0)
         {
             errors.Add("Discord:AttachmentHosts must name at least one host.");
         }

@@ -33,18 +33,12 @@ public static class BotServiceCollectionExtensions
     {
         services.AddOptions<OtchatsaOptions>().BindConfiguration(OtchatsaOptions.Section).ValidateOnStart();
         services.AddOptions<TelegramOptions>().BindConfiguration(TelegramOptions.Section).ValidateOnStart();
-        services.AddOptions<DiscordOptions>().BindConfiguration(DiscordOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<OtchatsaOptions>, OtchatsaOptionsValidator>();
         services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramOptionsValidator>();
-        services.AddSingleton<IValidateOptions<DiscordOptions>, DiscordOptionsValidator>();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<BotExitCode>();
-        services.TryAddSingleton(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value;
-            return OtchatsaRuntime.Open(o.IndexPath, string.IsNullOrWhiteSpace(o.ModelsPath) ? null : o.ModelsPath);
-        });
+        services.AddOtchatsaEngine();
         services.TryAddSingleton(sp => ChatStateStore.Open(
             sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.StatePath, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new OtchatsaConversation(
@@ -75,7 +69,7 @@ public static class BotServiceCollectionExtensions
         {
             services.AddOtchatsaTelegram();
         }
-        if (configuration.GetValue<bool>($"{DiscordOptions.Section}:Enabled"))
+        if (configuration.GetValue<bool>($"{DiscordSection}:Enabled"))
         {
             services.AddOtchatsaDiscord();
         }
@@ -89,9 +83,14 @@ public static class BotServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>The Discord section, bound straight onto the client library's <see cref="DiscordClientOptions"/>.</summary>
+    public const string DiscordSection = "Discord";
+
     private static IServiceCollection AddOtchatsaDiscord(this IServiceCollection services)
     {
-        services.TryAddSingleton(sp => ToClientOptions(sp.GetRequiredService<IOptions<DiscordOptions>>().Value));
+        services.AddOptions<DiscordClientOptions>().BindConfiguration(DiscordSection).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DiscordClientOptions>, DiscordOptionsValidator>();
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<DiscordClientOptions>>().Value);
         services.TryAddSingleton(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();
@@ -123,22 +122,6 @@ public static class BotServiceCollectionExtensions
         services.AddHostedService<DiscordFrontEnd>();
         return services;
     }
-
-    private static DiscordClientOptions ToClientOptions(DiscordOptions o) => new()
-    {
-        BotToken = o.BotToken,
-        ApiBaseUrl = new Uri(o.ApiBaseUrl.EndsWith('/') ? o.ApiBaseUrl : o.ApiBaseUrl + "/"),
-        AttachmentHosts = [.. o.AttachmentHosts],
-        MaxAttachmentBytes = o.MaxAttachmentBytes,
-        CommandGuildId = o.CommandGuildId?.ToString(CultureInfo.InvariantCulture),
-        Intents = o.Intents,
-        ReplyLayout = o.ReplyLayout,
-        AutoDeferAfter = o.AutoDeferAfter,
-        RequestTimeout = o.RequestTimeout,
-        MaxRetries = o.MaxRetries,
-        RetryBaseDelay = o.RetryBaseDelay,
-        Gateway = o.Gateway,
-    };
 
     /// <summary>The /style choices: the styles the classifier knows (all styles when it knows none), at most 25.</summary>
     internal static IReadOnlyList<ApplicationCommandChoice> StyleChoices(OtchatsaRuntime runtime)

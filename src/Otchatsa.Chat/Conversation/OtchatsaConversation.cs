@@ -238,6 +238,7 @@ public sealed class OtchatsaConversation(OtchatsaRuntime runtime, IChatPreferenc
             return ChatReply.Plain(ReplyKind.UnknownCommand, ChatTexts.UnknownStyle(name.Length > 40 ? name[..40] : name, lang));
         }
         var index = Runtime.Index;
+        var lookup = StyleLookup.For(Runtime, style);
         var text = new StringBuilder();
         text.AppendLine($"{ChatTexts.Name(style, lang)} — {ChatTexts.Parent(StyleTaxonomy.ParentOf(style), lang)}");
         text.AppendLine(lang == ChatLanguage.Ko ? style.DescriptionKo : style.DescriptionEn);
@@ -245,21 +246,15 @@ public sealed class OtchatsaConversation(OtchatsaRuntime runtime, IChatPreferenc
         {
             text.AppendLine(ChatTexts.Aliases(string.Join(", ", style.Aliases), lang));
         }
-        if (!Runtime.Recommender.Classifier.Classes.Any(c => c.Id == style.Id))
+        if (!lookup.Recognised)
         {
             text.AppendLine(ChatTexts.NotRecognised(lang));
         }
         text.AppendLine();
 
-        var malls = index.Malls.Values
-            .Where(m => m.Share(style.Id) > 0)
-            .OrderByDescending(m => m.Share(style.Id))
-            .ThenByDescending(m => m.StyleCounts.GetValueOrDefault(style.Id))
-            .ThenBy(m => m.Name, StringComparer.Ordinal)
-            .Take(SeedStrategy.MallCount)
-            .ToArray();
+        var malls = lookup.Malls;
         var links = new List<ChatLink>();
-        if (malls.Length == 0)
+        if (malls.Count == 0)
         {
             text.AppendLine(ChatTexts.NoStyleMalls(lang));
         }
@@ -277,9 +272,7 @@ public sealed class OtchatsaConversation(OtchatsaRuntime runtime, IChatPreferenc
         }
 
         ChatImage? collage = null;
-        var examples = malls
-            .SelectMany(m => index.ItemsOf(m.Name).Where(i => i.Style?.Id == style.Id).OrderBy(i => i.Key).Take(SeedStrategy.ItemsPerMall))
-            .Take(SeedStrategy.MallCount * SeedStrategy.ItemsPerMall)
+        var examples = lookup.Examples
             .Select(i => (Item: i, Thumb: index.Thumbnail(i.Key)))
             .Where(x => x.Thumb is { Length: > 0 })
             .Select(x => CollageTile.FromEncoded(x.Thumb!, x.Item.Title is null ? x.Item.Mall : $"{x.Item.Mall} · {x.Item.Title}"))

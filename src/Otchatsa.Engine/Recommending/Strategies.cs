@@ -24,12 +24,7 @@ public sealed class SeedStrategy : IRecommendationStrategy
             return [];
         }
         var style = ChooseStyle(catalog, styles[0].Style);
-        return catalog.Malls.Values
-            .Where(m => m.Share(style.Id) > 0)
-            .OrderByDescending(m => m.Share(style.Id))
-            .ThenByDescending(m => m.StyleCounts.GetValueOrDefault(style.Id))
-            .ThenBy(m => m.Name, StringComparer.Ordinal)
-            .Take(MallCount)
+        return StyleMalls.Top(catalog, style, MallCount)
             .Select(m => new MallMatch(
                 m,
                 m.Share(style.Id),
