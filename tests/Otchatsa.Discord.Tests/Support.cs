@@ -184,9 +184,10 @@ internal sealed class DiscordHarness : IAsyncDisposable
     ];
 
     public static async Task<DiscordHarness> StartAsync(
-        Action<DiscordClientOptions>? configure = null, Action<FakeDiscordServer>? configureFake = null, bool run = true)
+        Action<DiscordClientOptions>? configure = null, Action<FakeDiscordServer>? configureFake = null, bool run = true,
+        TimeProvider? clock = null)
     {
-        var fake = await FakeDiscordServer.StartAsync();
+        var fake = await FakeDiscordServer.StartAsync(clock);
         configureFake?.Invoke(fake);
         var options = new DiscordClientOptions
         {
@@ -208,7 +209,7 @@ internal sealed class DiscordHarness : IAsyncDisposable
         configure?.Invoke(options);
         var harness = new DiscordHarness(fake, options);
         harness.Bot = DiscordBot.Create(options, OtchatsaCommands.Build(TestStyles, options.CommandGuildId is null),
-            harness.Handlers, harness.Handlers, harness.Logs);
+            harness.Handlers, harness.Handlers, harness.Logs, clock);
         if (run)
         {
             harness.Start();
