@@ -39,11 +39,16 @@ public sealed class ConversationTests
         Assert.Contains("doesn't look like an outfit photo", reply.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("Style:", reply.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("couldn't find a person", reply.Text, StringComparison.Ordinal);
-        Assert.Contains("1. demo-", reply.Text, StringComparison.Ordinal);
+        // Known from the fixture, not from the engine: the demo's query photo is a held-out Ankle boot
+        // (DemoCatalogOptions.QueryClass = 9) and demo-shoes is the only demo mall that sells ankle boots.
+        Assert.Contains("Malls with this vibe:\n1. demo-shoes — ", reply.Text, StringComparison.Ordinal);
         Assert.Contains("3. demo-", reply.Text, StringComparison.Ordinal);
         Assert.Equal(9, reply.Images.Count);
         Assert.All(reply.Images, i => Assert.Matches(@"^demo-[a-z]+ · .+ · [\d,]+", i.Caption!));
+        Assert.StartsWith("demo-shoes · Ankle boot #", reply.Images[0].Caption, StringComparison.Ordinal);
         Assert.Equal(3, reply.Links.Count);
+        Assert.Equal(new ChatLink("demo-shoes", "https://demo-shoes.example.invalid/"), reply.Links[0]);
+        Assert.Equal(3, reply.Links.Select(l => l.Label).Distinct().Count());
         Assert.Null(reply.Collage);
     }
 
