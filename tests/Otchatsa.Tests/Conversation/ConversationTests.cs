@@ -186,7 +186,8 @@ public sealed class ConversationTests
     [Fact]
     public void The_store_accepts_an_update_once_and_keeps_it_pending_until_done()
     {
-        var path = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"), "s.db");
+        using var dir = new TempFolder("otchatsa-store-");
+        var path = dir.File("s.db");
         using (var store = ChatStateStore.Open(path))
         {
             var first = store.Accept("t", [new NewChatJob("7", "c", "{}"), new NewChatJob("8", "c", "{}")], 9);
@@ -205,7 +206,8 @@ public sealed class ConversationTests
     [Fact]
     public void The_store_remembers_how_much_of_a_reply_was_sent_across_a_restart()
     {
-        var path = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"), "s.db");
+        using var dir = new TempFolder("otchatsa-store-");
+        var path = dir.File("s.db");
         long id;
         using (var store = ChatStateStore.Open(path))
         {

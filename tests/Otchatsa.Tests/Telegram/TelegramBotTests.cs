@@ -273,9 +273,10 @@ public sealed class TelegramBotTests
     [Fact]
     public async Task A_job_accepted_before_a_crash_is_answered_exactly_once_after_restart()
     {
+        using var stateDir = new TempFolder("otchatsa-bot-tests-");
         await using var fake = await FakeTelegramApi.StartAsync();
         fake.Hold("getFile");
-        var first = await BotHostRunner.StartAsync(fake);
+        var first = await BotHostRunner.StartAsync(fake, stateDir.Path);
         var update = fake.Enqueue(fake.PhotoMessage(User, User, Photo));
         // Accepted and acknowledged (the next poll carries offset update+1), but stuck downloading.
         await fake.WaitForAsync(_ => fake.Offsets.Any(o => o > update.Id), what: "the acknowledgement");
