@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Otchatsa.Discord.Models;
 using Otchatsa.Discord.Rest;
 using Otchatsa.Discord.Rest.RateLimits;
@@ -10,52 +9,72 @@ namespace Otchatsa.Discord.Tests;
 public sealed class RestTests
 {
     private static DiscordRestClient Client(
-        FakeDiscordServer fake, DiscordClientOptions? options = null, IRateLimitManager? rateLimits = null) => new(
+        FakeDiscordServer fake, DiscordClientOptions? options = null, IRateLimitManager? rateLimits = null, TimeProvider? clock = null) => new(
         options ?? new DiscordClientOptions { BotToken = FakeDiscordServer.Token, ApiBaseUrl = fake.ApiBaseUrl },
         new HttpClientRestRequestHandler(new HttpClient()),
-        rateLimits ?? new RateLimitManager(TimeProvider.System),
-        TimeProvider.System,
+        rateLimits ?? new RateLimitManager(clock ?? TimeProvider.System),
+        clock ?? TimeProvider.System,
         NullLogger<DiscordRestClient>.Instance);
 
     [Theory]
     [InlineData(true, 500)]
     [InlineData(false, 1000)]
-    public async Task A_429_is_waited_out_then_the_request_succeeds(bool bodyRetryAfter, int minimumWaitMs)
+    public async Task A_429_is_waited_out_then_the_request_succeeds(bool bodyRetryAfter, int waitMs)
     {
-        await using var fake = await FakeDiscordServer.StartAsync();
+        var clock = new ObservedClock();
+        await using var fake = await FakeDiscordServer.StartAsync(clock);
         fake.InjectRateLimit(new RateLimitInjection("channels/", TimeSpan.FromMilliseconds(500), BodyRetryAfter: bodyRetryAfter));
-        var client = Client(fake);
+        var client = Client(fake, clock: clock);
+        var wait = TimeSpan.FromMilliseconds(waitMs);
 
-        var message = await client.CreateMessageAsync("500000000000000001", new MessageProperties { Content = "hi" }, null, CancellationToken.None);
+        var send = client.CreateMessageAsync("500000000000000001", new MessageProperties { Content = "hi" }, null, CancellationToken.None);
+        // Body retry_after (0.5 s) is preferred; without a body the whole-second Retry-After header (1 s) applies.
+        // The client parks on the clock for exactly that long, and the retry goes out only when it has passed.
+        await clock.WaitForTimerAsync(wait);
+        clock.Advance(wait - TimeSpan.FromMilliseconds(1));
+        Assert.False(send.IsCompleted);
+        Assert.Equal([429], fake.Requests.Select(p => p.Status));
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var message = await send.WaitAsync(DiscordHarness.Budget);
 
         Assert.Equal("500000000000000001", message.ChannelId);
         var posts = fake.Requests.Where(r => r.Path.StartsWith("channels/", StringComparison.Ordinal)).ToArray();
         Assert.Equal([429, 200], posts.Select(p => p.Status));
-        // Body retry_after (0.5 s) is preferred; without a body the whole-second Retry-After header (1 s) applies.
-        Assert.True((posts[1].At - posts[0].At).TotalMilliseconds >= minimumWaitMs - 50,
-            $"waited only {(posts[1].At - posts[0].At).TotalMilliseconds} ms");
+        Assert.Equal(wait, posts[1].At - posts[0].At);
     }
 
     [Fact]
     public async Task A_global_429_holds_other_routes_but_not_interaction_callbacks()
     {
-        await using var fake = await FakeDiscordServer.StartAsync();
+        var clock = new ObservedClock();
+        await using var fake = await FakeDiscordServer.StartAsync(clock);
         fake.InjectRateLimit(new RateLimitInjection("channels/", TimeSpan.FromSeconds(1), Global: true));
-        var limits = new SignallingRateLimitManager(new RateLimitManager(TimeProvider.System));
-        var client = Client(fake, rateLimits: limits);
+        var limits = new SignallingRateLimitManager(new RateLimitManager(clock));
+        var client = Client(fake, rateLimits: limits, clock: clock);
 
         var message = client.CreateMessageAsync("500000000000000001", new MessageProperties { Content = "a" }, null, CancellationToken.None);
         await limits.GlobalLimitSeen.WaitAsync(DiscordHarness.Budget);
         var callback = client.CreateInteractionResponseAsync("700000000000000001", "tok",
             new InteractionResponse(InteractionCallbackType.DeferredChannelMessageWithSource), null, CancellationToken.None);
         var other = client.GetGatewayBotAsync(CancellationToken.None);
-        await Task.WhenAll(message, callback, other);
+
+        // The callback goes out with the clock standing still; the retried message and the other route park on the
+        // clock for the global reset (1 s) and go out only once it has passed.
+        await callback.WaitAsync(DiscordHarness.Budget);
+        await clock.WaitForTimerAsync(TimeSpan.FromSeconds(1), count: 2);
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.False(message.IsCompleted);
+        Assert.False(other.IsCompleted);
+        Assert.DoesNotContain(fake.Requests, r => r.Path == "gateway/bot");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await Task.WhenAll(message, other).WaitAsync(DiscordHarness.Budget);
 
         var limited = fake.Requests.Single(r => r.Status == 429).At;
         var callbackAt = fake.Requests.Single(r => r.Path.StartsWith("interactions/", StringComparison.Ordinal)).At;
         var gatewayAt = fake.Requests.Single(r => r.Path == "gateway/bot").At;
-        Assert.True(callbackAt < gatewayAt, "interaction callbacks are outside the global limit");
-        Assert.True((gatewayAt - limited).TotalMilliseconds >= 950, $"other routes wait for the global reset ({(gatewayAt - limited).TotalMilliseconds} ms)");
+        Assert.Equal(limited, callbackAt);
+        Assert.Equal(TimeSpan.FromSeconds(1), gatewayAt - limited);
+        Assert.Equal(TimeSpan.FromSeconds(1), fake.Requests.Last(r => r.Path.StartsWith("channels/", StringComparison.Ordinal)).At - limited);
     }
 
     [Fact]
@@ -103,7 +122,7 @@ public sealed class RestTests
     [Fact]
     public async Task Bucket_exhaustion_waits_for_the_reset_learned_from_headers()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var time = new ObservedClock();
         var manager = new RateLimitManager(time);
         var route = new RestRoute(HttpMethod.Post, "channels/{channel_id}/messages", "channels/1/messages", "1");
 
@@ -112,11 +131,14 @@ public sealed class RestTests
             lease.Complete(new RateLimitInfo("abc", 0, TimeSpan.FromSeconds(2), null, false, null));
         }
 
+        // Held: parked on the clock for the whole reset, still waiting a millisecond before it; then released.
         var next = manager.AcquireAsync(route, CancellationToken.None).AsTask();
-        time.Advance(TimeSpan.FromSeconds(1.9));
+        await time.WaitForTimerAsync(TimeSpan.FromSeconds(2));
+        time.Advance(TimeSpan.FromSeconds(2) - TimeSpan.FromMilliseconds(1));
         Assert.False(next.IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(0.2));
+        time.Advance(TimeSpan.FromMilliseconds(1));
         (await next.WaitAsync(DiscordHarness.Budget)).Dispose();
+        Assert.Equal([TimeSpan.FromSeconds(2)], time.Armed);
 
         // Another channel has its own bucket under the same hash.
         var other = new RestRoute(HttpMethod.Post, "channels/{channel_id}/messages", "channels/2/messages", "2");
@@ -126,7 +148,7 @@ public sealed class RestTests
     [Fact]
     public async Task A_bucket_429_blocks_that_bucket_for_retry_after()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var time = new ObservedClock();
         var manager = new RateLimitManager(time);
         var route = new RestRoute(HttpMethod.Get, "gateway/bot", "gateway/bot");
 
@@ -135,11 +157,14 @@ public sealed class RestTests
             lease.Complete(new RateLimitInfo(null, null, null, TimeSpan.FromSeconds(3), false, "user"));
         }
 
+        // Held: parked on the clock for the whole retry_after, still waiting a millisecond before it; then released.
         var next = manager.AcquireAsync(route, CancellationToken.None).AsTask();
-        time.Advance(TimeSpan.FromSeconds(2.5));
+        await time.WaitForTimerAsync(TimeSpan.FromSeconds(3));
+        time.Advance(TimeSpan.FromSeconds(3) - TimeSpan.FromMilliseconds(1));
         Assert.False(next.IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(0.6));
+        time.Advance(TimeSpan.FromMilliseconds(1));
         (await next.WaitAsync(DiscordHarness.Budget)).Dispose();
+        Assert.Equal([TimeSpan.FromSeconds(3)], time.Armed);
     }
 
     [Fact]
@@ -158,12 +183,13 @@ public sealed class RestTests
     [Fact]
     public async Task Identify_gate_spaces_identifies_by_the_window()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var time = new ObservedClock();
         var gate = new Gateway.IdentifyGate(time, TimeSpan.FromSeconds(5));
         var limit = new SessionStartLimit { MaxConcurrency = 1, Remaining = 10 };
 
         await gate.WaitAsync(0, limit, CancellationToken.None);
         var second = gate.WaitAsync(0, limit, CancellationToken.None);
+        await time.WaitForTimerAsync(TimeSpan.FromSeconds(5));
         time.Advance(TimeSpan.FromSeconds(4));
         Assert.False(second.IsCompleted);
         time.Advance(TimeSpan.FromSeconds(1));

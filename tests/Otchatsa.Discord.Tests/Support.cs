@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Otchatsa.Discord;
 using Otchatsa.Discord.Gateway;
 using Otchatsa.Discord.Interactions;
 using Otchatsa.Discord.Messages;
@@ -8,6 +10,94 @@ using Otchatsa.Discord;
 using Otchatsa.FakeDiscord;
 
 namespace Otchatsa.Discord.Tests;
+
+/// <summary>
+/// A <see cref="FakeTimeProvider"/> that tells a test when the code under test starts waiting on it: every timer armed
+/// (by <c>Task.Delay</c>, a timed <c>CancellationTokenSource</c>, Polly) is recorded with its due time. A test waits until
+/// the code is parked on the clock for the expected span, then advances exactly that far — no sleeps, no guessing.
+/// </summary>
+internal sealed class ObservedClock : FakeTimeProvider
+{
+    private readonly Lock _lock = new();
+    private readonly List<TimeSpan> _armed = [];
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ObservedClock()
+        : base(DateTimeOffset.UnixEpoch)
+    {
+    }
+
+    /// <summary>Due times of every timer armed so far (relative to the fake time when each was armed).</summary>
+    public IReadOnlyList<TimeSpan> Armed
+    {
+        get { lock (_lock) { return _armed.ToArray(); } }
+    }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = new Observed(this, base.CreateTimer(callback, state, dueTime, period));
+        Record(dueTime);
+        return timer;
+    }
+
+    /// <summary>Waits (up to <see cref="DiscordHarness.Budget"/> of real time) until <paramref name="count"/> timers due in exactly <paramref name="due"/> were armed.</summary>
+    public Task WaitForTimerAsync(TimeSpan due, int count = 1) => WaitForTimerAsync(d => d == due, $"{count} timer(s) of {due}", count);
+
+    /// <summary>Waits (up to <see cref="DiscordHarness.Budget"/> of real time) until <paramref name="count"/> timers matching <paramref name="match"/> were armed.</summary>
+    public async Task WaitForTimerAsync(Func<TimeSpan, bool> match, string what, int count = 1)
+    {
+        var deadline = DateTime.UtcNow + DiscordHarness.Budget;
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                if (_armed.Count(match) >= count)
+                {
+                    return;
+                }
+
+                changed = _changed.Task;
+            }
+
+            var remaining = deadline - DateTime.UtcNow;
+            Assert.True(remaining > TimeSpan.Zero, $"{what} never armed; armed: [{string.Join(", ", Armed)}]");
+            await Task.WhenAny(changed, Task.Delay(remaining));
+        }
+    }
+
+    private void Record(TimeSpan dueTime)
+    {
+        if (dueTime == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        TaskCompletionSource changed;
+        lock (_lock)
+        {
+            _armed.Add(dueTime);
+            changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        changed.TrySetResult();
+    }
+
+    private sealed class Observed(ObservedClock owner, ITimer inner) : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            var changed = inner.Change(dueTime, period);
+            owner.Record(dueTime);
+            return changed;
+        }
+
+        public void Dispose() => inner.Dispose();
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+}
 
 /// <summary>Collects every log line (message and exception text) so tests can check what was logged.</summary>
 internal sealed class CollectingLoggerFactory : ILoggerFactory
@@ -94,9 +184,10 @@ internal sealed class DiscordHarness : IAsyncDisposable
     ];
 
     public static async Task<DiscordHarness> StartAsync(
-        Action<DiscordClientOptions>? configure = null, Action<FakeDiscordServer>? configureFake = null, bool run = true)
+        Action<DiscordClientOptions>? configure = null, Action<FakeDiscordServer>? configureFake = null, bool run = true,
+        TimeProvider? clock = null)
     {
-        var fake = await FakeDiscordServer.StartAsync();
+        var fake = await FakeDiscordServer.StartAsync(clock);
         configureFake?.Invoke(fake);
         var options = new DiscordClientOptions
         {
@@ -118,7 +209,7 @@ internal sealed class DiscordHarness : IAsyncDisposable
         configure?.Invoke(options);
         var harness = new DiscordHarness(fake, options);
         harness.Bot = DiscordBot.Create(options, TestCommands.Build(TestStyles),
-            harness.Handlers, harness.Handlers, harness.Logs);
+            harness.Handlers, harness.Handlers, harness.Logs, clock);
         if (run)
         {
             harness.Start();

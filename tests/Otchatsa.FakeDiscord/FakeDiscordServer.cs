@@ -108,14 +108,17 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
     /// <summary>Resume frames over all connections.</summary>
     public int ResumeCount => Connections.Sum(c => c.Ops(6).Count);
 
-    /// <summary>Starts the fake on a free loopback port.</summary>
-    public static async Task<FakeDiscordServer> StartAsync()
+    /// <summary>The clock that stamps <see cref="RecordedRequest.At"/> (the system clock unless a test passes its fake one).</summary>
+    public TimeProvider Clock { get; private set; } = TimeProvider.System;
+
+    /// <summary>Starts the fake on a free loopback port; <paramref name="clock"/> stamps the recorded requests.</summary>
+    public static async Task<FakeDiscordServer> StartAsync(TimeProvider? clock = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var fake = new FakeDiscordServer(app);
+        var fake = new FakeDiscordServer(app) { Clock = clock ?? TimeProvider.System };
         app.UseWebSockets();
         app.Map("/gateway", fake.AcceptGatewayAsync);
         app.Map("/resume", fake.AcceptGatewayAsync);
@@ -501,7 +504,7 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
         lock (_lock)
         {
             _requests.Add(new RecordedRequest(request.Method, pathAndQuery, request.Headers.Authorization.ToString(),
-                request.Headers.UserAgent.ToString(), request.ContentType, json, files, DateTimeOffset.UtcNow, status));
+                request.Headers.UserAgent.ToString(), request.ContentType, json, files, Clock.GetUtcNow(), status));
         }
 
         Signal();

@@ -29,10 +29,15 @@ public sealed class CatalogImageFetcher : IDisposable
     private readonly ILogger _logger;
     private readonly HttpClient _http;
     private readonly ResiliencePipeline<Attempt> _pipeline;
+    private readonly TimeProvider _time;
 
-    public CatalogImageFetcher(CatalogFetchOptions? options = null, ILogger? logger = null)
+    /// <param name="options">Limits, timeouts and retries (default <see cref="CatalogFetchOptions.Default"/>).</param>
+    /// <param name="logger">Retry log.</param>
+    /// <param name="timeProvider">Clock of the per-attempt timeouts, retry delays and Retry-After dates (default: system).</param>
+    public CatalogImageFetcher(CatalogFetchOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         _options = options ?? CatalogFetchOptions.Default;
+        _time = timeProvider ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.MaxBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(_options.MaxRetries);
         _logger = logger ?? NullLogger.Instance;
@@ -121,8 +126,8 @@ public sealed class CatalogImageFetcher : IDisposable
 
     private async Task<Attempt> AttemptAsync(Uri url, CancellationToken callerToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(callerToken);
-        timeout.CancelAfter(_options.RequestTimeout);
+        using var timer = new CancellationTokenSource(_options.RequestTimeout, _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(callerToken, timer.Token);
         var ct = timeout.Token;
         int? status = null;
         try
@@ -175,7 +180,7 @@ public sealed class CatalogImageFetcher : IDisposable
 
     private ResiliencePipeline<Attempt> BuildPipeline()
     {
-        var builder = new ResiliencePipelineBuilder<Attempt>();
+        var builder = new ResiliencePipelineBuilder<Attempt> { TimeProvider = _time };
         if (_options.MaxRetries == 0)
             return builder.Build();
 
@@ -199,10 +204,10 @@ public sealed class CatalogImageFetcher : IDisposable
         }).Build();
     }
 
-    private static TimeSpan? RetryAfterOf(HttpResponseMessage response)
+    private TimeSpan? RetryAfterOf(HttpResponseMessage response)
     {
         var header = response.Headers.RetryAfter;
-        var delay = header?.Delta ?? (header?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        var delay = header?.Delta ?? (header?.Date is { } date ? date - _time.GetUtcNow() : null);
         return delay is null ? null : delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
     }
 

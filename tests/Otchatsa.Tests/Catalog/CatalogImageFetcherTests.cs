@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Otchatsa.Catalog;
 using Otchatsa.Indexing;
 
@@ -152,23 +153,55 @@ public sealed class CatalogImageFetcherTests : IDisposable
     [Fact]
     public async Task A_server_that_never_answers_times_out_on_every_attempt()
     {
+        // An hour per attempt, on a fake clock: the attempt ends exactly when the clock passes its timeout.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var timeout = TimeSpan.FromHours(1);
         await using var server = new LoopbackHttpServer((_, _, ct) => Task.Delay(Timeout.Infinite, ct));
-        using var fetcher = new CatalogImageFetcher(Loopback with { RequestTimeout = TimeSpan.FromMilliseconds(250), MaxRetries = 1 });
+        using var fetcher = new CatalogImageFetcher(Loopback with { RequestTimeout = timeout, MaxRetries = 1 }, timeProvider: time);
 
-        var result = await fetcher.FetchAsync(server.Url("/slow.jpg"));
+        var fetch = fetcher.FetchAsync(server.Url("/slow.jpg"));
+        await WaitUntilAsync(() => server.RequestsFor("/slow.jpg") == 1);
+        time.Advance(timeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(fetch.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        // The retry waits its (millisecond, jittered) back-off on the same clock.
+        await WaitUntilAsync(() => server.RequestsFor("/slow.jpg") == 2, () => time.Advance(TimeSpan.FromMilliseconds(1)));
+        Assert.False(fetch.IsCompleted);
+        time.Advance(timeout);
+        var result = await fetch.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(FetchFailure.Timeout, result.Failure);
         Assert.Equal(2, result.Attempts);
+        Assert.Contains("within 3600 s", result.Message);
     }
 
     [Fact]
     public async Task Cancelling_the_callers_token_throws_rather_than_reporting_a_timeout()
     {
+        // The clock stands still, so the attempt's own timeout cannot be what ends the fetch.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
         await using var server = new LoopbackHttpServer((_, _, ct) => Task.Delay(Timeout.Infinite, ct));
-        using var fetcher = new CatalogImageFetcher(Loopback);
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var fetcher = new CatalogImageFetcher(Loopback, timeProvider: time);
+        using var cts = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fetcher.FetchAsync(server.Url("/slow.jpg"), cts.Token));
+        var fetch = fetcher.FetchAsync(server.Url("/slow.jpg"), cts.Token);
+        await WaitUntilAsync(() => server.RequestsFor("/slow.jpg") == 1);
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fetch.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, server.RequestsFor("/slow.jpg"));
+    }
+
+    /// <summary>Polls <paramref name="condition"/> (giving up after 30 s of real time), running <paramref name="step"/> between polls.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition, Action? step = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            step?.Invoke();
+            await Task.Delay(5);
+        }
     }
 
     [Theory]

@@ -11,7 +11,8 @@ public sealed class IndexAndDemoCliTests
     [Fact]
     public async Task Index_build_indexes_good_rows_skips_bad_ones_with_reasons_and_records_models_in_index_json()
     {
-        var dir = Directory.CreateTempSubdirectory("otchatsa-build-").FullName;
+        using var temp = new TempFolder("otchatsa-build-");
+        var dir = temp.Path;
         var source = Path.GetDirectoryName(DemoIndex.Manifest)!;
         var rows = File.ReadAllLines(DemoIndex.Manifest).Skip(1).Take(8)
             .Select(line => line.Split(',')).Select(f => $"{Path.Combine(source, f[0])},{f[1]},,{f[3]}").ToList();
@@ -37,13 +38,13 @@ public sealed class IndexAndDemoCliTests
         Assert.Equal(["embedding", "segmenter"], roles);
         Assert.Contains("not_an_image", root.GetProperty("skipped_by_reason").EnumerateObject().Select(p => p.Name));
         Assert.Empty(Directory.GetDirectories(dir, "index.tmp-*"));
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
     public async Task An_index_built_with_other_model_weights_is_refused_with_a_rebuild_hint()
     {
-        var dir = Directory.CreateTempSubdirectory("otchatsa-stale-").FullName;
+        using var temp = new TempFolder("otchatsa-stale-");
+        var dir = temp.Path;
         foreach (var file in Directory.GetFiles(DemoIndex.Directory))
         {
             File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
@@ -62,13 +63,13 @@ public sealed class IndexAndDemoCliTests
         Assert.Empty(result.StdOut);
         Assert.Contains("embedding model", result.StdErr);
         Assert.Contains("otchatsa index build", result.StdErr);
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
     public async Task Demo_builds_its_index_once_answers_the_held_out_photo_and_writes_a_collage_with_an_empty_home()
     {
-        var dir = Directory.CreateTempSubdirectory("otchatsa-demo-").FullName;
+        using var temp = new TempFolder("otchatsa-demo-");
+        var dir = temp.Path;
         // A new user's machine: empty HOME and caches, no Fashion-MNIST anywhere the demo might look.
         var home = Path.Combine(dir, "home");
         Directory.CreateDirectory(home);
@@ -109,7 +110,6 @@ public sealed class IndexAndDemoCliTests
         Assert.Equal(1, full.ExitCode);
         var error = Assert.Single(full.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("without --full", error);
-        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]

@@ -11,7 +11,8 @@ public sealed class RecommendCliTests
     [Fact]
     public async Task Recommend_json_prints_one_contract_line_per_photo_and_exits_2_when_one_failed()
     {
-        var dir = Directory.CreateTempSubdirectory("otchatsa-cli-").FullName;
+        using var temp = new TempFolder("otchatsa-cli-");
+        var dir = temp.Path;
         var text = Path.Combine(dir, "notes.jpg");
         await File.WriteAllTextAsync(text, "this is not a photo");
 
@@ -61,7 +62,8 @@ public sealed class RecommendCliTests
     [Fact]
     public async Task Every_file_of_the_bad_image_corpus_gets_the_right_line_without_a_crash_and_under_1_GB()
     {
-        var dir = Directory.CreateTempSubdirectory("otchatsa-corpus-").FullName;
+        using var temp = new TempFolder("otchatsa-corpus-");
+        var dir = temp.Path;
         var entries = BadImageCorpus.WriteTo(dir);
         Assert.True(entries.Count >= 25);
 

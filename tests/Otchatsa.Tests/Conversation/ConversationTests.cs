@@ -41,11 +41,16 @@ public sealed class ConversationTests
         Assert.Contains("doesn't look like an outfit photo", reply.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("Style:", reply.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("couldn't find a person", reply.Text, StringComparison.Ordinal);
-        Assert.Contains("1. demo-", reply.Text, StringComparison.Ordinal);
+        // Known from the fixture, not from the engine: the demo's query photo is a held-out Ankle boot
+        // (DemoCatalogOptions.QueryClass = 9) and demo-shoes is the only demo mall that sells ankle boots.
+        Assert.Contains("Malls with this vibe:\n1. demo-shoes — ", reply.Text, StringComparison.Ordinal);
         Assert.Contains("3. demo-", reply.Text, StringComparison.Ordinal);
         Assert.Equal(9, reply.Images.Count);
         Assert.All(reply.Images, i => Assert.Matches(@"^demo-[a-z]+ · .+ · [\d,]+", i.Caption!));
+        Assert.StartsWith("demo-shoes · Ankle boot #", reply.Images[0].Caption, StringComparison.Ordinal);
         Assert.Equal(3, reply.Links.Count);
+        Assert.Equal(new ChatLink("demo-shoes", "https://demo-shoes.example.invalid/"), reply.Links[0]);
+        Assert.Equal(3, reply.Links.Select(l => l.Label).Distinct().Count());
         Assert.Null(reply.Collage);
     }
 
@@ -183,7 +188,8 @@ public sealed class ConversationTests
     [Fact]
     public void The_store_accepts_an_update_once_and_keeps_it_pending_until_done()
     {
-        var path = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"), "s.db");
+        using var dir = new TempFolder("otchatsa-store-");
+        var path = dir.File("s.db");
         using (var store = ChatStateStore.Open(path))
         {
             var first = store.Accept("t", [new NewChatJob("7", "c", "{}"), new NewChatJob("8", "c", "{}")], 9);
@@ -202,7 +208,8 @@ public sealed class ConversationTests
     [Fact]
     public void The_store_remembers_how_much_of_a_reply_was_sent_across_a_restart()
     {
-        var path = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"), "s.db");
+        using var dir = new TempFolder("otchatsa-store-");
+        var path = dir.File("s.db");
         long id;
         using (var store = ChatStateStore.Open(path))
         {

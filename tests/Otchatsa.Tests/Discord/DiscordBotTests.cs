@@ -48,6 +48,9 @@ public sealed class DiscordBotTests
         // The demo photo is a Fashion-MNIST product shot: no style is named, the malls and items still are.
         Assert.Contains("doesn't look like an outfit photo", text, StringComparison.Ordinal);
         Assert.Equal(3, text.Split("](https://demo-").Length - 1);
+        // The demo's query photo is a held-out Ankle boot (DemoCatalogOptions.QueryClass = 9); only demo-shoes sells them.
+        Assert.Contains("Malls with this vibe:\n1. demo-shoes — ", text, StringComparison.Ordinal);
+        Assert.Contains("\n\n🛍️ [demo-shoes](https://demo-shoes.example.invalid/) · ", text, StringComparison.Ordinal);
         Assert.Equal(12, (int)components[1]!["type"]!);
         var items = components[1]!["items"]!.AsArray();
         Assert.Equal(request.Files.Select(f => "attachment://" + f.FileName), items.Select(i => (string)i!["media"]!["url"]!));

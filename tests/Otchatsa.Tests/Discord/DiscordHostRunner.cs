@@ -16,10 +16,13 @@ public sealed class DiscordHostRunner : IAsyncDisposable
 {
     public static readonly TimeSpan Budget = TimeSpan.FromSeconds(20);
 
-    private DiscordHostRunner(IHost host, LogLines logs)
+    private readonly TempFolder _stateDir;
+
+    private DiscordHostRunner(IHost host, LogLines logs, TempFolder stateDir)
     {
         Host = host;
         Logs = logs;
+        _stateDir = stateDir;
     }
 
     public IHost Host { get; }
@@ -32,7 +35,7 @@ public sealed class DiscordHostRunner : IAsyncDisposable
 
     public static async Task<DiscordHostRunner> StartAsync(FakeDiscordServer fake, IDictionary<string, string?>? settings = null)
     {
-        var stateDir = Path.Combine(Path.GetTempPath(), "otchatsa-bot-tests", Guid.NewGuid().ToString("N"));
+        var stateDir = new TempFolder("otchatsa-bot-tests-");
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             DisableDefaults = true,
@@ -41,7 +44,7 @@ public sealed class DiscordHostRunner : IAsyncDisposable
         var config = new Dictionary<string, string?>
         {
             ["Otchatsa:IndexPath"] = DemoIndex.Directory,
-            ["Otchatsa:StatePath"] = Path.Combine(stateDir, "bot.db"),
+            ["Otchatsa:StatePath"] = stateDir.File("bot.db"),
             ["Discord:Enabled"] = "true",
             ["Discord:BotToken"] = FakeDiscordServer.Token,
             ["Discord:ApiBaseUrl"] = fake.ApiBaseUrl.ToString(),
@@ -65,7 +68,7 @@ public sealed class DiscordHostRunner : IAsyncDisposable
         var host = builder.Build();
         Assert.Empty(BotConfiguration.Problems(host.Services));
         await host.StartAsync();
-        return new DiscordHostRunner(host, logs);
+        return new DiscordHostRunner(host, logs, stateDir);
     }
 
     /// <summary>The client has processed READY (it knows its own user id, so messages can be routed).</summary>
@@ -79,6 +82,7 @@ public sealed class DiscordHostRunner : IAsyncDisposable
     {
         await Host.StopAsync(new CancellationToken(canceled: true));
         Host.Dispose();
+        _stateDir.Dispose();
     }
 
     /// <summary>Every log line the host wrote (message and exception text).</summary>

@@ -22,20 +22,13 @@ public sealed class DiscordSessionResumeTests : IDisposable
     private static readonly JsonObject Alice = FakeEvents.User("600000000000000009", "alice");
     private static readonly JsonObject Me = FakeEvents.User(FakeDiscordServer.BotUserId, "otchatsa", bot: true);
 
-    private readonly string _stateDir = Path.Combine(Path.GetTempPath(), "otchatsa-bot-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _stateDir = new("otchatsa-bot-tests-");
 
-    private string StatePath => Path.Combine(_stateDir, "bot.db");
+    private string StatePath => _stateDir.File("bot.db");
 
     private Dictionary<string, string?> Settings => new() { ["Otchatsa:StatePath"] = StatePath };
 
-    public void Dispose()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        if (Directory.Exists(_stateDir))
-        {
-            Directory.Delete(_stateDir, recursive: true);
-        }
-    }
+    public void Dispose() => _stateDir.Dispose();
 
     private static IReadOnlyList<RecordedRequest> Posts(FakeDiscordServer fake, string channel) =>
         fake.Requests.Where(r => r.Method == "POST" && r.Path == $"channels/{channel}/messages").ToArray();

@@ -10,10 +10,13 @@ namespace Otchatsa.Tests.Telegram;
 /// <summary>The real worker host (same registrations as Program.cs) pointed at a <see cref="FakeTelegramApi"/>, on the shared demo index.</summary>
 public sealed class BotHostRunner : IAsyncDisposable
 {
-    private BotHostRunner(IHost host, string stateDir)
+    private readonly TempFolder? _ownedStateDir;
+
+    private BotHostRunner(IHost host, string stateDir, TempFolder? ownedStateDir)
     {
         Host = host;
         StateDir = stateDir;
+        _ownedStateDir = ownedStateDir;
     }
 
     public IHost Host { get; }
@@ -29,7 +32,9 @@ public sealed class BotHostRunner : IAsyncDisposable
         string token = FakeTelegramApi.Token,
         TimeProvider? time = null)
     {
-        stateDir ??= Path.Combine(Path.GetTempPath(), "otchatsa-bot-tests", Guid.NewGuid().ToString("N"));
+        // A state folder the caller did not pass is this runner's, deleted on dispose; a passed one is the caller's.
+        var owned = stateDir is null ? new TempFolder("otchatsa-bot-tests-") : null;
+        stateDir ??= owned!.Path;
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             DisableDefaults = true,
@@ -60,7 +65,7 @@ public sealed class BotHostRunner : IAsyncDisposable
         builder.Services.AddOtchatsaBot(builder.Configuration);
         var host = builder.Build();
         await host.StartAsync();
-        return new BotHostRunner(host, stateDir);
+        return new BotHostRunner(host, stateDir, owned);
     }
 
     /// <summary>Graceful stop: polling ends, the queue drains.</summary>
@@ -73,5 +78,6 @@ public sealed class BotHostRunner : IAsyncDisposable
     {
         await Host.StopAsync(new CancellationToken(canceled: true));
         Host.Dispose();
+        _ownedStateDir?.Dispose();
     }
 }
