@@ -7,6 +7,7 @@ using Otchatsa.Recommending;
 using Otchatsa.Vision;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -56,9 +57,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Images) ? ValidationResult.Error("--images is required.")
-            : Batch is < 1 ? ValidationResult.Error("--batch must be at least 1.")
-            : ValidationResult.Success();
+            Required(("--images", Given(Images))).ErrorIf(Batch is < 1, "--batch must be at least 1.");
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -68,7 +67,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         {
             throw new CliException($"No photos found in '{settings.Images}'.");
         }
-        EmbedderPrecision? precision = settings.Embedder is null ? null : ParseEmbedder(settings.Embedder);
+        var precision = ParseEmbedder(settings.Embedder);
         var console = AnsiConsole.Console;
         console.MarkupLineInterpolated($"otchatsa bench: {Environment.ProcessorCount} cores, {files.Length} photos from {settings.Images}, {settings.Warmup} warm-up");
 
@@ -100,18 +99,6 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             }
         }
         return 0;
-    }
-
-    private static EmbedderPrecision ParseEmbedder(string value)
-    {
-        try
-        {
-            return ModelPaths.ParseEmbedder(value);
-        }
-        catch (UnknownEmbedderException ex)
-        {
-            throw new CliException(ex.Message);
-        }
     }
 
     /// <summary>Runs one photo at a time; returns the embed stage's p50.</summary>
@@ -256,10 +243,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
 
     private static async Task BuildAsync(OutfitEngine engine, string catalog, int? batch, CancellationToken cancellationToken)
     {
-        if (!File.Exists(catalog))
-        {
-            throw new CliException($"Catalog manifest '{catalog}' does not exist.");
-        }
+        RequireCatalog(catalog);
         Memory.ResetPeak();
         var outDir = Path.Combine(Path.GetTempPath(), $"otchatsa-bench-index-{Environment.ProcessId}");
         try

@@ -7,6 +7,7 @@ using Otchatsa.Training;
 using Otchatsa.Vision;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -38,16 +39,14 @@ internal sealed class EmbedderDataCommand : Command<EmbedderDataCommand.Settings
         public int BackgroundEvery { get; init; } = 3;
 
         [CommandOption("--cache <DIR>")]
-        [Description("Embedding cache folder (default: $OTCHATSA_CACHE or ~/.cache/otchatsa/embeddings).")]
+        [Description(CacheHelp)]
         public string? Cache { get; init; }
 
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Data) || string.IsNullOrWhiteSpace(Out)
-                ? ValidationResult.Error("--data and --out are required.")
-                : Folds < 2 ? ValidationResult.Error("--folds needs at least 2.") : ValidationResult.Success();
+            Required(("--data", Given(Data)), ("--out", Given(Out))).ErrorIf(Folds < 2, FoldsAtLeastTwo);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -102,7 +101,7 @@ internal sealed class EmbedderCheckCommand : Command<EmbedderCheckCommand.Settin
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Reference) ? ValidationResult.Error("--reference is required.") : ValidationResult.Success();
+            Required(("--reference", Given(Reference)));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Otchatsa.KFashion;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -19,9 +20,7 @@ internal sealed class KFashionImportCommand : Command<KFashionImportCommand.Sett
         public string Out { get; init; } = "";
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Root) || string.IsNullOrWhiteSpace(Out)
-                ? ValidationResult.Error("--root and --out are required.")
-                : ValidationResult.Success();
+            Required(("--root", Given(Root)), ("--out", Given(Out)));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using Otchatsa.Recommending;
 using Otchatsa.Web;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -29,13 +30,11 @@ internal sealed class WebCommand : AsyncCommand<WebCommand.Settings>
         public string Strategy { get; init; } = Strategies.Default;
 
         [CommandOption("--models <DIR>")]
-        [Description("Folder with the project's models (default: beside the program).")]
+        [Description(ModelsHelp)]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Index)
-                ? ValidationResult.Error("--index is required.")
-                : ValidationResult.Success();
+            Required(("--index", Given(Index)));
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
