@@ -7,7 +7,6 @@ using Otchatsa.Recommending;
 using Otchatsa.Vision;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -57,7 +56,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--images", Given(Images))).ErrorIf(Batch is < 1, "--batch must be at least 1.");
+            SharedSettings.Required(("--images", Images)).ErrorIf(Batch is < 1, "--batch must be at least 1.");
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -67,7 +66,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         {
             throw new CliException($"No photos found in '{settings.Images}'.");
         }
-        var precision = ParseEmbedder(settings.Embedder);
+        var precision = SharedSettings.ParseEmbedder(settings.Embedder);
         var console = AnsiConsole.Console;
         console.MarkupLineInterpolated($"otchatsa bench: {Environment.ProcessorCount} cores, {files.Length} photos from {settings.Images}, {settings.Warmup} warm-up");
 
@@ -243,7 +242,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
 
     private static async Task BuildAsync(OutfitEngine engine, string catalog, int? batch, CancellationToken cancellationToken)
     {
-        RequireCatalog(catalog);
+        SharedSettings.RequireCatalog(catalog);
         Memory.ResetPeak();
         var outDir = Path.Combine(Path.GetTempPath(), $"otchatsa-bench-index-{Environment.ProcessId}");
         try

@@ -4,7 +4,6 @@ using Otchatsa.Conversation;
 using Otchatsa.Imaging;
 using Otchatsa.Pipeline;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -17,11 +16,11 @@ internal sealed class ConsoleChatCommand : Command<ConsoleChatCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--index <DIR>")]
-        [Description(IndexHelp)]
+        [Description(SharedSettings.IndexHelp)]
         public string Index { get; init; } = "";
 
         [CommandOption("--models <DIR>")]
-        [Description(ModelsHelp)]
+        [Description(SharedSettings.ModelsHelp)]
         public string? Models { get; init; }
 
         [CommandOption("--lang <LANG>")]
@@ -33,7 +32,7 @@ internal sealed class ConsoleChatCommand : Command<ConsoleChatCommand.Settings>
         public string? Save { get; init; }
 
         public override Spectre.Console.ValidationResult Validate() =>
-            Required(("--index", Given(Index))).ErrorIf(!ChatLanguages.TryParse(Lang, out _), "--lang must be en or ko.");
+            SharedSettings.Required(("--index", Index)).ErrorIf(!ChatLanguages.TryParse(Lang, out _), "--lang must be en or ko.");
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

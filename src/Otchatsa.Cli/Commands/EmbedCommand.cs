@@ -3,7 +3,6 @@ using Otchatsa.Features;
 using Otchatsa.Pipeline;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -25,7 +24,7 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         public bool OtherBackgrounds { get; init; }
 
         [CommandOption("--background-every <N>")]
-        [Description(BackgroundEveryHelp)]
+        [Description(SharedSettings.BackgroundEveryHelp)]
         public int BackgroundEvery { get; init; } = 1;
 
         [CommandOption("--preview <DIR>")]
@@ -33,18 +32,18 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         public string? Preview { get; init; }
 
         [CommandOption("--cache <DIR>")]
-        [Description(CacheHelp)]
+        [Description(SharedSettings.CacheHelp)]
         public string? Cache { get; init; }
 
         [CommandOption("--embedder-model <ONNX>")]
-        [Description(EmbedderModelHelp)]
+        [Description(SharedSettings.EmbedderModelHelp)]
         public string? EmbedderModel { get; init; }
 
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--data", Given(Data)));
+            SharedSettings.Required(("--data", Data));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -7,7 +7,6 @@ using Otchatsa.Training;
 using Otchatsa.Vision;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -39,14 +38,14 @@ internal sealed class EmbedderDataCommand : Command<EmbedderDataCommand.Settings
         public int BackgroundEvery { get; init; } = 3;
 
         [CommandOption("--cache <DIR>")]
-        [Description(CacheHelp)]
+        [Description(SharedSettings.CacheHelp)]
         public string? Cache { get; init; }
 
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--data", Given(Data)), ("--out", Given(Out))).ErrorIf(Folds < 2, FoldsAtLeastTwo);
+            SharedSettings.Required(("--data", Data), ("--out", Out)).ErrorIf(Folds < 2, SharedSettings.FoldsAtLeastTwo);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -101,7 +100,7 @@ internal sealed class EmbedderCheckCommand : Command<EmbedderCheckCommand.Settin
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--reference", Given(Reference)));
+            SharedSettings.Required(("--reference", Reference));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -10,7 +10,6 @@ using Otchatsa.Recommending;
 using Otchatsa.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -51,7 +50,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         public bool InStudioOnly { get; init; }
 
         [CommandOption("--background-every <N>")]
-        [Description(BackgroundEveryHelp)]
+        [Description(SharedSettings.BackgroundEveryHelp)]
         public int BackgroundEvery { get; init; } = 1;
 
         [CommandOption("--latency <N>")]
@@ -107,22 +106,22 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         public int Seed { get; init; } = 1;
 
         [CommandOption("--cache <DIR>")]
-        [Description(CacheHelp)]
+        [Description(SharedSettings.CacheHelp)]
         public string? Cache { get; init; }
 
         [CommandOption("--embedder-model <ONNX>")]
-        [Description(EmbedderModelHelp)]
+        [Description(SharedSettings.EmbedderModelHelp)]
         public string? EmbedderModel { get; init; }
 
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--queries", Given(Queries)))
+            SharedSettings.Required(("--queries", SharedSettings.Given(Queries)))
                 .ErrorIf(Folds is null == string.IsNullOrWhiteSpace(Index), "Give either --index <dir> or --folds <n>.")
                 .ErrorIf(Folds is null && Queries.Length > 1, "Several --queries manifests need --folds.")
                 .ErrorIf(Fold is { } k && (Folds is null || k < 0 || k >= Folds), "--fold needs --folds <n> and a value from 0 to n-1.")
-                .ErrorIf(Folds is < 2, FoldsAtLeastTwo);
+                .ErrorIf(Folds is < 2, SharedSettings.FoldsAtLeastTwo);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

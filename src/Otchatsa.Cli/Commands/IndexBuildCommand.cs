@@ -3,7 +3,6 @@ using Otchatsa.Catalog;
 using Otchatsa.Pipeline;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -28,7 +27,7 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         public string? Embedder { get; init; }
 
         [CommandOption("--embedder-model <ONNX>")]
-        [Description(EmbedderModelHelp)]
+        [Description(SharedSettings.EmbedderModelHelp)]
         public string? EmbedderModel { get; init; }
 
         [CommandOption("--models <DIR>")]
@@ -39,14 +38,14 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         public bool AllowPrivateNetworks { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--catalog", Given(Catalog)), ("--out", Given(Out)));
+            SharedSettings.Required(("--catalog", Catalog), ("--out", Out));
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        RequireCatalog(settings.Catalog);
+        SharedSettings.RequireCatalog(settings.Catalog);
         var embedding = settings.View is null ? EmbeddingSettings.Default : EmbeddingSettings.Parse(settings.View);
-        var precision = ParseEmbedder(settings.Embedder);
+        var precision = SharedSettings.ParseEmbedder(settings.Embedder);
         using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, precision, settings.EmbedderModel), embedding);
         var allowPrivate = settings.AllowPrivateNetworks
                            || Environment.GetEnvironmentVariable(CatalogFetchOptions.AllowPrivateNetworksVariable) is "1" or "true" or "True";

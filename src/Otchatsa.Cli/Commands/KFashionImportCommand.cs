@@ -2,7 +2,6 @@ using System.ComponentModel;
 using Otchatsa.KFashion;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -20,7 +19,7 @@ internal sealed class KFashionImportCommand : Command<KFashionImportCommand.Sett
         public string Out { get; init; } = "";
 
         public override ValidationResult Validate() =>
-            Required(("--root", Given(Root)), ("--out", Given(Out)));
+            SharedSettings.Required(("--root", Root), ("--out", Out));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

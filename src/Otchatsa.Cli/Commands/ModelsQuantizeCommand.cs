@@ -4,7 +4,6 @@ using Otchatsa.Pipeline;
 using Otchatsa.Vision;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -40,7 +39,7 @@ internal sealed class ModelsQuantizeCommand : Command<ModelsQuantizeCommand.Sett
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--calibration", Given(Calibration)))
+            SharedSettings.Required(("--calibration", Calibration))
                 .ErrorIf(Photos < 1 || Check < 0, "--photos must be at least 1 and --check not negative.");
     }
 

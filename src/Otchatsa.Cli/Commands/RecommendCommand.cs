@@ -5,7 +5,6 @@ using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -14,7 +13,7 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--index <DIR>")]
-        [Description(IndexHelp)]
+        [Description(SharedSettings.IndexHelp)]
         public string Index { get; init; } = "";
 
         [CommandOption("--json")]
@@ -26,11 +25,11 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
         public string Strategy { get; init; } = Strategies.Default;
 
         [CommandOption("--embedder-model <ONNX>")]
-        [Description(EmbedderModelHelp)]
+        [Description(SharedSettings.EmbedderModelHelp)]
         public string? EmbedderModel { get; init; }
 
         [CommandOption("--models <DIR>")]
-        [Description(ModelsHelp)]
+        [Description(SharedSettings.ModelsHelp)]
         public string? Models { get; init; }
 
         [CommandArgument(0, "<IMAGE>")]
@@ -38,7 +37,7 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
         public string[] Images { get; init; } = [];
 
         public override ValidationResult Validate() =>
-            Required(("--index", Given(Index)));
+            SharedSettings.Required(("--index", Index));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -34,6 +34,10 @@ internal static class SharedSettings
             ? ValidationResult.Success()
             : ValidationResult.Error(string.Join(" and ", group.Select(o => o.Option)) + (group.Length == 1 ? " is required." : " are required."));
 
+    /// <inheritdoc cref="Required(ValueTuple{string, bool}[])"/>
+    public static ValidationResult Required(params (string Option, string? Value)[] group) =>
+        Required(group.Select(o => (o.Option, Given(o.Value))).ToArray());
+
     public static bool Given(string? value) => !string.IsNullOrWhiteSpace(value);
 
     /// <summary>A repeatable option: given at least once, and never empty.</summary>

@@ -6,7 +6,6 @@ using Otchatsa.Pipeline;
 using Otchatsa.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -56,7 +55,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--data", Given(Data)), ("--out", Given(Out)))
+            SharedSettings.Required(("--data", SharedSettings.Given(Data)), ("--out", SharedSettings.Given(Out)))
                 .ErrorIf(Folds < 2, "--folds must be at least 2 (calibration is fitted on the folds).");
     }
 

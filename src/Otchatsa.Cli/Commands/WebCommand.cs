@@ -5,7 +5,6 @@ using Otchatsa.Recommending;
 using Otchatsa.Web;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static Otchatsa.Cli.Commands.SharedSettings;
 
 namespace Otchatsa.Cli.Commands;
 
@@ -30,11 +29,11 @@ internal sealed class WebCommand : AsyncCommand<WebCommand.Settings>
         public string Strategy { get; init; } = Strategies.Default;
 
         [CommandOption("--models <DIR>")]
-        [Description(ModelsHelp)]
+        [Description(SharedSettings.ModelsHelp)]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Required(("--index", Given(Index)));
+            SharedSettings.Required(("--index", Index));
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)

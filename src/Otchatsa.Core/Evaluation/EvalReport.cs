@@ -58,8 +58,14 @@ public sealed record EvalReport(
         {
             AppendCalibration(md, view.View, view.Calibration!);
         }
-        AppendCoverage(md);
-        AppendLatency(md);
+        if (Coverage is not null)
+        {
+            AppendCoverage(md, Coverage);
+        }
+        if (Latency is not null)
+        {
+            AppendLatency(md, Latency);
+        }
         return md.ToString();
     }
 
@@ -173,30 +179,22 @@ public sealed record EvalReport(
         md.AppendLine();
     }
 
-    private void AppendCoverage(StringBuilder md)
+    private static void AppendCoverage(StringBuilder md, CoverageMetrics coverage)
     {
-        if (Coverage is null)
-        {
-            return;
-        }
         md.AppendLine("## Person crop");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture,
-            $"Share of the union of the labelled garment boxes inside the person box, over {Coverage.Photos} photos (person found in {Coverage.PersonFound}): mean {Coverage.Mean:F3}, median {Coverage.Median:F3}, ≥ 0.9 for {Coverage.AtLeast90:P1}.");
+            $"Share of the union of the labelled garment boxes inside the person box, over {coverage.Photos} photos (person found in {coverage.PersonFound}): mean {coverage.Mean:F3}, median {coverage.Median:F3}, ≥ 0.9 for {coverage.AtLeast90:P1}.");
         md.AppendLine();
     }
 
-    private void AppendLatency(StringBuilder md)
+    private static void AppendLatency(StringBuilder md, LatencyMetrics latency)
     {
-        if (Latency is null)
-        {
-            return;
-        }
-        md.AppendLine(CultureInfo.InvariantCulture, $"## Latency ({Latency.Photos} photos, full pipeline, {Latency.ImagesPerSecond:F1} images/s; raw ResNet18 ONNX Runtime p50 {Latency.RawResNetP50:F1} ms)");
+        md.AppendLine(CultureInfo.InvariantCulture, $"## Latency ({latency.Photos} photos, full pipeline, {latency.ImagesPerSecond:F1} images/s; raw ResNet18 ONNX Runtime p50 {latency.RawResNetP50:F1} ms)");
         md.AppendLine();
         md.AppendLine("| stage | p50 ms | p95 ms |");
         md.AppendLine("|---|---|---|");
-        foreach (var s in Latency.Stages)
+        foreach (var s in latency.Stages)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| {s.Stage} | {s.P50:F1} | {s.P95:F1} |");
         }

@@ -81,11 +81,8 @@ internal sealed class OnnxModel
         var model = new OnnxModel();
         var input = new CodedInputStream(bytes);
         byte[]? graph = null;
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, type) in Fields(input))
         {
-            var field = WireFormat.GetTagFieldNumber(tag);
-            var type = WireFormat.GetTagWireType(tag);
             switch (field)
             {
                 case 1:
@@ -171,10 +168,9 @@ internal sealed class OnnxModel
     {
         var input = new CodedInputStream(bytes);
         var inputs = new List<(string, byte[])>();
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, _) in Fields(input))
         {
-            switch (WireFormat.GetTagFieldNumber(tag))
+            switch (field)
             {
                 case 1:
                     Nodes.Add(ParseNode(input.ReadBytes().ToByteArray()));
@@ -210,10 +206,9 @@ internal sealed class OnnxModel
         var input = new CodedInputStream(bytes);
         string domain = "";
         long version = 0;
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, _) in Fields(input))
         {
-            switch (WireFormat.GetTagFieldNumber(tag))
+            switch (field)
             {
                 case 1: domain = input.ReadString(); break;
                 case 2: version = input.ReadInt64(); break;
@@ -226,10 +221,9 @@ internal sealed class OnnxModel
     private static string ValueInfoName(byte[] bytes)
     {
         var input = new CodedInputStream(bytes);
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, _) in Fields(input))
         {
-            if (WireFormat.GetTagFieldNumber(tag) == 1)
+            if (field == 1)
             {
                 return input.ReadString();
             }
@@ -242,10 +236,9 @@ internal sealed class OnnxModel
     {
         var node = new OnnxNode();
         var input = new CodedInputStream(bytes);
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, _) in Fields(input))
         {
-            switch (WireFormat.GetTagFieldNumber(tag))
+            switch (field)
             {
                 case 1: node.Inputs.Add(input.ReadString()); break;
                 case 2: node.Outputs.Add(input.ReadString()); break;
@@ -266,11 +259,8 @@ internal sealed class OnnxModel
         float f = 0;
         long i = 0;
         var ints = new List<long>();
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, type) in Fields(input))
         {
-            var field = WireFormat.GetTagFieldNumber(tag);
-            var type = WireFormat.GetTagWireType(tag);
             switch (field)
             {
                 case 1: name = input.ReadString(); break;
@@ -281,6 +271,16 @@ internal sealed class OnnxModel
             }
         }
         return new OnnxAttribute(name, f, i, [.. ints], bytes);
+    }
+
+    /// <summary>The fields of a message in order; the caller reads or skips each one before asking for the next.</summary>
+    private static IEnumerable<(int Field, WireFormat.WireType Wire)> Fields(CodedInputStream input)
+    {
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            yield return (WireFormat.GetTagFieldNumber(tag), WireFormat.GetTagWireType(tag));
+        }
     }
 
     /// <summary>One element of a repeated int64 field, or all of them when the writer packed them.</summary>
@@ -306,11 +306,8 @@ internal sealed class OnnxModel
         int type = 0;
         string name = "";
         byte[]? raw = null;
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, wire) in Fields(input))
         {
-            var field = WireFormat.GetTagFieldNumber(tag);
-            var wire = WireFormat.GetTagWireType(tag);
             switch (field)
             {
                 case 1: ReadInt64s(input, wire, dims); break;
