@@ -101,64 +101,20 @@ internal static class Uploads
             sizeFeature.MaxRequestBodySize = maxBytes;
         }
         var reader = new MultipartReader(Boundary(request)!, request.Body) { BodyLengthLimit = maxBytes };
-        var fields = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
-        var files = new List<(string Field, string Name, int Offset, int Length)>();
-        var capacity = (int)Math.Min(request.ContentLength ?? maxBytes, maxBytes);
-        byte[]? buffer = null;
+        var parts = new FormParts((int)Math.Min(request.ContentLength ?? maxBytes, maxBytes));
         var handedOver = false;
         try
         {
-            var used = 0;
-            var parts = 0;
-            while (await reader.ReadNextSectionAsync(context.RequestAborted).ConfigureAwait(false) is { } section)
+            if (await ReadPartsAsync(reader, parts, maxBytes, pool, context.RequestAborted).ConfigureAwait(false) is { } failed)
             {
-                if (++parts > MaxFormParts)
-                {
-                    return BadForm($"The form has more than {MaxFormParts} parts; send the photo in the field 'photo' with at most a few other fields.");
-                }
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                    || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue; // not a form field: skipped (the reader discards its bytes)
-                }
-                var field = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
-                if (!disposition.IsFileDisposition())
-                {
-                    var value = await ReadFieldAsync(section.Body, context.RequestAborted).ConfigureAwait(false);
-                    if (value is null)
-                    {
-                        return BadForm($"The form field '{SafeName(field)}' is longer than {MaxFieldBytes / 1024} KB.");
-                    }
-                    fields[field] = StringValues.Concat(fields.GetValueOrDefault(field), value);
-                    continue;
-                }
-                buffer ??= pool.Rent();
-                var start = used;
-                int n;
-                while (used < capacity
-                       && (n = await section.Body.ReadAsync(buffer.AsMemory(used, capacity - used), context.RequestAborted).ConfigureAwait(false)) > 0)
-                {
-                    used += n;
-                }
-                // Full: one more byte in this part is over the limit.
-                if (used == capacity && await section.Body.ReadAsync(new byte[1], context.RequestAborted).ConfigureAwait(false) > 0)
-                {
-                    return TooLarge(maxBytes);
-                }
-                var name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
-                files.Add((field, SafeName(name), start, used - start));
+                return failed;
             }
 
-            var form = new FormCollection(fields);
+            var form = new FormCollection(parts.Fields);
             // Antiforgery (and anything else that asks) reads these fields instead of the already consumed body.
             context.Features.Set<IFormFeature>(new FormFeature(form));
-            var photo = PhotoFields
-                .Select(f => files.FirstOrDefault(x => x.Length > 0 && string.Equals(x.Field, f, StringComparison.OrdinalIgnoreCase)))
-                .FirstOrDefault(x => x.Field is not null);
-            if (photo.Field is null)
-            {
-                photo = files.FirstOrDefault(x => x.Length > 0);
-            }
+            var files = parts.Files;
+            var photo = ChoosePhoto(files);
             if (photo.Field is null)
             {
                 return Upload.Failed(ImageErrorCode.Empty.ToWire(),
@@ -166,7 +122,7 @@ internal static class Uploads
                     files.Count > 0 ? files[0].Name : "", form);
             }
             handedOver = true;
-            return Upload.Of(photo.Name, pool, buffer!, photo.Offset, photo.Length, form);
+            return Upload.Of(photo.Name, pool, parts.Buffer!, photo.Offset, photo.Length, form);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -187,11 +143,93 @@ internal static class Uploads
         }
         finally
         {
-            if (!handedOver && buffer is not null)
+            if (!handedOver && parts.Buffer is not null)
             {
-                pool.Return(buffer);
+                pool.Return(parts.Buffer);
             }
         }
+    }
+
+    /// <summary>
+    /// What the form held so far: its text fields, and its files as slices of one buffer (rented on the first file,
+    /// returned by <see cref="ReadAsync"/> unless it is handed to the <see cref="Upload"/>) of at most <see cref="Capacity"/> bytes.
+    /// </summary>
+    private sealed class FormParts(int capacity)
+    {
+        public int Capacity { get; } = capacity;
+        public Dictionary<string, StringValues> Fields { get; } = new(StringComparer.OrdinalIgnoreCase);
+        public List<(string Field, string Name, int Offset, int Length)> Files { get; } = [];
+        public byte[]? Buffer { get; set; }
+        public int Used { get; set; }
+    }
+
+    /// <summary>Reads every part of the form into <paramref name="parts"/>; a refusal (too many parts, a long field, too large) ends it.</summary>
+    private static async Task<Upload?> ReadPartsAsync(
+        MultipartReader reader, FormParts parts, int maxBytes, UploadBuffers pool, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        while (await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false) is { } section)
+        {
+            if (++count > MaxFormParts)
+            {
+                return BadForm($"The form has more than {MaxFormParts} parts; send the photo in the field 'photo' with at most a few other fields.");
+            }
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
+            {
+                continue; // not a form field: skipped (the reader discards its bytes)
+            }
+            var field = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
+            if (!disposition.IsFileDisposition())
+            {
+                var value = await ReadFieldAsync(section.Body, cancellationToken).ConfigureAwait(false);
+                if (value is null)
+                {
+                    return BadForm($"The form field '{SafeName(field)}' is longer than {MaxFieldBytes / 1024} KB.");
+                }
+                parts.Fields[field] = StringValues.Concat(parts.Fields.GetValueOrDefault(field), value);
+                continue;
+            }
+            parts.Buffer ??= pool.Rent();
+            var start = parts.Used;
+            if (!await CopyFileAsync(section.Body, parts, cancellationToken).ConfigureAwait(false))
+            {
+                return TooLarge(maxBytes);
+            }
+            var name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
+            parts.Files.Add((field, SafeName(name), start, parts.Used - start));
+        }
+        return null;
+    }
+
+    /// <summary>Appends a file part to the buffer; false when it does not fit (one more byte than the capacity allows).</summary>
+    private static async Task<bool> CopyFileAsync(Stream body, FormParts parts, CancellationToken cancellationToken)
+    {
+        var buffer = parts.Buffer!;
+        var capacity = parts.Capacity;
+        var used = parts.Used;
+        int n;
+        while (used < capacity
+               && (n = await body.ReadAsync(buffer.AsMemory(used, capacity - used), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            used += n;
+        }
+        parts.Used = used;
+        // Full: one more byte in this part is over the limit.
+        return !(used == capacity && await body.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0);
+    }
+
+    /// <summary>The first non-empty file in a preferred field, else the first non-empty file (Field is null when there is none).</summary>
+    private static (string Field, string Name, int Offset, int Length) ChoosePhoto(List<(string Field, string Name, int Offset, int Length)> files)
+    {
+        var photo = PhotoFields
+            .Select(f => files.FirstOrDefault(x => x.Length > 0 && string.Equals(x.Field, f, StringComparison.OrdinalIgnoreCase)))
+            .FirstOrDefault(x => x.Field is not null);
+        if (photo.Field is null)
+        {
+            photo = files.FirstOrDefault(x => x.Length > 0);
+        }
+        return photo;
     }
 
     /// <summary>A text field's value, or null when it is longer than <see cref="MaxFieldBytes"/>.</summary>

@@ -6,7 +6,6 @@ using Otchatsa.Discord.Gateway;
 using Otchatsa.Discord.Interactions;
 using Otchatsa.Discord.Messages;
 using Otchatsa.Discord.Models;
-using Otchatsa.Discord;
 using Otchatsa.FakeDiscord;
 
 namespace Otchatsa.Discord.Tests;

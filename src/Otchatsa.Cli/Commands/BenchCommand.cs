@@ -59,9 +59,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Images) ? ValidationResult.Error("--images is required.")
-            : Batch is < 1 ? ValidationResult.Error("--batch must be at least 1.")
-            : ValidationResult.Success();
+            SharedSettings.Required(("--images", Images)).ErrorIf(Batch is < 1, "--batch must be at least 1.");
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -71,7 +69,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         {
             throw new CliException($"No photos found in '{settings.Images}'.");
         }
-        EmbedderPrecision? precision = settings.Embedder is null ? null : ParseEmbedder(settings.Embedder);
+        var precision = SharedSettings.ParseEmbedder(settings.Embedder);
         var console = AnsiConsole.Console;
         console.MarkupLineInterpolated($"otchatsa bench: {Environment.ProcessorCount} cores, {files.Length} photos from {settings.Images}, {settings.Warmup} warm-up");
 
@@ -103,18 +101,6 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             }
         }
         return 0;
-    }
-
-    private static EmbedderPrecision ParseEmbedder(string value)
-    {
-        try
-        {
-            return ModelPaths.ParseEmbedder(value);
-        }
-        catch (UnknownEmbedderException ex)
-        {
-            throw new CliException(ex.Message);
-        }
     }
 
     /// <summary>Runs one photo at a time; returns the embed stage's p50.</summary>
@@ -178,23 +164,46 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
     private static void Bare(OutfitEngine engine, byte[][] photos, double embedP50, CancellationToken cancellationToken)
     {
         Memory.ResetPeak();
-        var paths = engine.Models;
         var other = engine.Embedder.Precision == EmbedderPrecision.Int8 ? EmbedderPrecision.Fp32 : EmbedderPrecision.Int8;
-        ResNetEmbedder? second = null;
-        var buildMs = 0.0;
+        var (second, buildMs) = OtherEmbedder(engine.Models, other);
+        using var _ = second;
+        var embedders = new[] { engine.Embedder, second }.OfType<ResNetEmbedder>()
+            .OrderBy(e => e.Precision).ToArray();
+        var samples = TimeBare(engine, embedders, photos, cancellationToken);
+        var console = AnsiConsole.Console;
+        console.MarkupLineInterpolated($"[bold]2. bare ONNX Runtime ResNet18[/], same {samples.Count("fp32 batch 1 (per run)")} photos' inputs, interleaved{(second is not null && other == EmbedderPrecision.Int8 ? $" (int8 model rebuilt from its card in {buildMs:F0} ms)" : "")}");
+        console.Write(samples.Table());
+        var own = engine.Embedder.Precision.ToString().ToLowerInvariant();
+        var runs = engine.InputsPerPhoto;
+        var bareOwn = runs == 4 ? samples.P50($"{own} batch 4 (per photo = 4 views)") : runs * samples.P50($"{own} batch 1 (per run)");
+        console.MarkupLineInterpolated($"pipeline embed p50 / bare {own} cost of its {runs} input(s) = {embedP50 / bareOwn:F2}");
+        var fp32 = samples.P50("fp32 batch 4 (per photo = 4 views)");
+        var int8 = samples.P50("int8 batch 4 (per photo = 4 views)");
+        if (!double.IsNaN(fp32) && !double.IsNaN(int8))
+        {
+            console.MarkupLineInterpolated($"int8 speed-up, batch 4: {fp32 / int8:F2}×; batch 1: {samples.P50("fp32 batch 1 (per run)") / samples.P50("int8 batch 1 (per run)"):F2}×; peak memory with both models {Memory.PeakMb():F0} MB");
+        }
+    }
+
+    /// <summary>The other precision's ResNet18 and how long it took to load (or build from its card); null when it is missing.</summary>
+    private static (ResNetEmbedder? Embedder, double BuildMs) OtherEmbedder(ModelPaths paths, EmbedderPrecision other)
+    {
         try
         {
             var clock = Stopwatch.StartNew();
-            second = new ResNetEmbedder(paths.ResNet, paths.ResNetPreprocess, paths.With(other).LoadInt8Card());
-            buildMs = clock.Elapsed.TotalMilliseconds;
+            var second = new ResNetEmbedder(paths.ResNet, paths.ResNetPreprocess, paths.With(other).LoadInt8Card());
+            return (second, clock.Elapsed.TotalMilliseconds);
         }
         catch (FileNotFoundException ex)
         {
             AnsiConsole.Console.MarkupLineInterpolated($"[yellow]bare cost of {other} skipped: {ex.Message}[/]");
+            return (null, 0.0);
         }
-        using var _ = second;
-        var embedders = new[] { engine.Embedder, second }.OfType<ResNetEmbedder>()
-            .OrderBy(e => e.Precision).ToArray();
+    }
+
+    /// <summary>Runs every embedder on each photo's four inputs at batch 1, 4 and 8, alternating which goes first.</summary>
+    private static Samples TimeBare(OutfitEngine engine, ResNetEmbedder[] embedders, byte[][] photos, CancellationToken cancellationToken)
+    {
         const int Plane = 3 * ResNetEmbedder.InputSize * ResNetEmbedder.InputSize;
         var tensor = new float[8 * Plane];
         var output = new float[8 * ResNetEmbedder.Dimensions];
@@ -231,27 +240,12 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
                 samples.Add($"{name} batch 8 (per photo, 2 photos a run)", clock.Elapsed.TotalMilliseconds / 2);
             }
         }
-        var console = AnsiConsole.Console;
-        console.MarkupLineInterpolated($"[bold]2. bare ONNX Runtime ResNet18[/], same {samples.Count("fp32 batch 1 (per run)")} photos' inputs, interleaved{(second is not null && other == EmbedderPrecision.Int8 ? $" (int8 model rebuilt from its card in {buildMs:F0} ms)" : "")}");
-        console.Write(samples.Table());
-        var own = engine.Embedder.Precision.ToString().ToLowerInvariant();
-        var runs = engine.InputsPerPhoto;
-        var bareOwn = runs == 4 ? samples.P50($"{own} batch 4 (per photo = 4 views)") : runs * samples.P50($"{own} batch 1 (per run)");
-        console.MarkupLineInterpolated($"pipeline embed p50 / bare {own} cost of its {runs} input(s) = {embedP50 / bareOwn:F2}");
-        var fp32 = samples.P50("fp32 batch 4 (per photo = 4 views)");
-        var int8 = samples.P50("int8 batch 4 (per photo = 4 views)");
-        if (!double.IsNaN(fp32) && !double.IsNaN(int8))
-        {
-            console.MarkupLineInterpolated($"int8 speed-up, batch 4: {fp32 / int8:F2}×; batch 1: {samples.P50("fp32 batch 1 (per run)") / samples.P50("int8 batch 1 (per run)"):F2}×; peak memory with both models {Memory.PeakMb():F0} MB");
-        }
+        return samples;
     }
 
     private static async Task BuildAsync(OutfitEngine engine, string catalog, int? batch, CancellationToken cancellationToken)
     {
-        if (!File.Exists(catalog))
-        {
-            throw new CliException($"Catalog manifest '{catalog}' does not exist.");
-        }
+        SharedSettings.RequireCatalog(catalog);
         Memory.ResetPeak();
         var outDir = Path.Combine(Path.GetTempPath(), $"otchatsa-bench-index-{Environment.ProcessId}");
         try

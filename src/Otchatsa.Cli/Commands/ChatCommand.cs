@@ -17,11 +17,11 @@ internal sealed class ConsoleChatCommand : Command<ConsoleChatCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--index <DIR>")]
-        [Description("Index folder built by 'otchatsa index build'.")]
+        [Description(SharedSettings.IndexHelp)]
         public string Index { get; init; } = "";
 
         [CommandOption("--models <DIR>")]
-        [Description("Folder with the project's models (default: beside the program).")]
+        [Description(SharedSettings.ModelsHelp)]
         public string? Models { get; init; }
 
         [CommandOption("--lang <LANG>")]
@@ -33,10 +33,7 @@ internal sealed class ConsoleChatCommand : Command<ConsoleChatCommand.Settings>
         public string? Save { get; init; }
 
         public override Spectre.Console.ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Index)
-                ? Spectre.Console.ValidationResult.Error("--index is required.")
-                : ChatLanguages.TryParse(Lang, out _) ? Spectre.Console.ValidationResult.Success()
-                : Spectre.Console.ValidationResult.Error("--lang must be en or ko.");
+            SharedSettings.Required(("--index", Index)).ErrorIf(!ChatLanguages.TryParse(Lang, out _), "--lang must be en or ko.");
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

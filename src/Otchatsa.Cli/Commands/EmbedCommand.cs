@@ -24,7 +24,7 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         public bool OtherBackgrounds { get; init; }
 
         [CommandOption("--background-every <N>")]
-        [Description("Make other-background queries of every N-th photo only (default 1 = all).")]
+        [Description(SharedSettings.BackgroundEveryHelp)]
         public int BackgroundEvery { get; init; } = 1;
 
         [CommandOption("--preview <DIR>")]
@@ -32,18 +32,18 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         public string? Preview { get; init; }
 
         [CommandOption("--cache <DIR>")]
-        [Description("Embedding cache folder (default: $OTCHATSA_CACHE or ~/.cache/otchatsa/embeddings).")]
+        [Description(SharedSettings.CacheHelp)]
         public string? Cache { get; init; }
 
         [CommandOption("--embedder-model <ONNX>")]
-        [Description("Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).")]
+        [Description(SharedSettings.EmbedderModelHelp)]
         public string? EmbedderModel { get; init; }
 
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data is required.") : ValidationResult.Success();
+            SharedSettings.Required(("--data", Data));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

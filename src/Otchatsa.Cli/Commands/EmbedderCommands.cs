@@ -38,16 +38,14 @@ internal sealed class EmbedderDataCommand : Command<EmbedderDataCommand.Settings
         public int BackgroundEvery { get; init; } = 3;
 
         [CommandOption("--cache <DIR>")]
-        [Description("Embedding cache folder (default: $OTCHATSA_CACHE or ~/.cache/otchatsa/embeddings).")]
+        [Description(SharedSettings.CacheHelp)]
         public string? Cache { get; init; }
 
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Data) || string.IsNullOrWhiteSpace(Out)
-                ? ValidationResult.Error("--data and --out are required.")
-                : Folds < 2 ? ValidationResult.Error("--folds needs at least 2.") : ValidationResult.Success();
+            SharedSettings.Required(("--data", Data), ("--out", Out)).ErrorIf(Folds < 2, SharedSettings.FoldsAtLeastTwo);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -102,7 +100,7 @@ internal sealed class EmbedderCheckCommand : Command<EmbedderCheckCommand.Settin
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Reference) ? ValidationResult.Error("--reference is required.") : ValidationResult.Success();
+            SharedSettings.Required(("--reference", Reference));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -52,7 +52,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         public bool InStudioOnly { get; init; }
 
         [CommandOption("--background-every <N>")]
-        [Description("Make other-background queries of every N-th photo only (default 1 = all).")]
+        [Description(SharedSettings.BackgroundEveryHelp)]
         public int BackgroundEvery { get; init; } = 1;
 
         [CommandOption("--latency <N>")]
@@ -108,36 +108,22 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         public int Seed { get; init; } = 1;
 
         [CommandOption("--cache <DIR>")]
-        [Description("Embedding cache folder (default: $OTCHATSA_CACHE or ~/.cache/otchatsa/embeddings).")]
+        [Description(SharedSettings.CacheHelp)]
         public string? Cache { get; init; }
 
         [CommandOption("--embedder-model <ONNX>")]
-        [Description("Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).")]
+        [Description(SharedSettings.EmbedderModelHelp)]
         public string? EmbedderModel { get; init; }
 
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
-        public override ValidationResult Validate()
-        {
-            if (Queries.Length == 0 || Queries.Any(string.IsNullOrWhiteSpace))
-            {
-                return ValidationResult.Error("--queries is required.");
-            }
-            if (Folds is null == string.IsNullOrWhiteSpace(Index))
-            {
-                return ValidationResult.Error("Give either --index <dir> or --folds <n>.");
-            }
-            if (Folds is null && Queries.Length > 1)
-            {
-                return ValidationResult.Error("Several --queries manifests need --folds.");
-            }
-            if (Fold is { } k && (Folds is null || k < 0 || k >= Folds))
-            {
-                return ValidationResult.Error("--fold needs --folds <n> and a value from 0 to n-1.");
-            }
-            return Folds is < 2 ? ValidationResult.Error("--folds needs at least 2.") : ValidationResult.Success();
-        }
+        public override ValidationResult Validate() =>
+            SharedSettings.Required(("--queries", SharedSettings.Given(Queries)))
+                .ErrorIf(Folds is null == string.IsNullOrWhiteSpace(Index), "Give either --index <dir> or --folds <n>.")
+                .ErrorIf(Folds is null && Queries.Length > 1, "Several --queries manifests need --folds.")
+                .ErrorIf(Fold is { } k && (Folds is null || k < 0 || k >= Folds), "--fold needs --folds <n> and a value from 0 to n-1.")
+                .ErrorIf(Folds is < 2, SharedSettings.FoldsAtLeastTwo);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

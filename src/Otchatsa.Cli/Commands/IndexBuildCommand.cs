@@ -29,7 +29,7 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         public string? Embedder { get; init; }
 
         [CommandOption("--embedder-model <ONNX>")]
-        [Description("Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).")]
+        [Description(SharedSettings.EmbedderModelHelp)]
         public string? EmbedderModel { get; init; }
 
         [CommandOption("--models <DIR>")]
@@ -40,19 +40,14 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         public bool AllowPrivateNetworks { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Catalog) || string.IsNullOrWhiteSpace(Out)
-                ? ValidationResult.Error("--catalog and --out are required.")
-                : ValidationResult.Success();
+            SharedSettings.Required(("--catalog", Catalog), ("--out", Out));
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        if (!File.Exists(settings.Catalog))
-        {
-            throw new CliException($"Catalog manifest '{settings.Catalog}' does not exist.");
-        }
+        SharedSettings.RequireCatalog(settings.Catalog);
         var embedding = settings.View is null ? EmbeddingSettings.Default : EmbeddingSettings.Parse(settings.View);
-        var precision = settings.Embedder is null ? (Vision.EmbedderPrecision?)null : ParseEmbedder(settings.Embedder);
+        var precision = SharedSettings.ParseEmbedder(settings.Embedder);
         using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, precision, settings.EmbedderModel), embedding);
         var allowPrivate = settings.AllowPrivateNetworks
                            || Environment.GetEnvironmentVariable(CatalogFetchOptions.AllowPrivateNetworksVariable) is "1" or "true" or "True";
@@ -60,18 +55,6 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
         var summary = await Build(engine, settings.Catalog, settings.Out, cancellationToken, fetch);
         Report(summary);
         return 0;
-    }
-
-    private static Vision.EmbedderPrecision ParseEmbedder(string value)
-    {
-        try
-        {
-            return ModelPaths.ParseEmbedder(value);
-        }
-        catch (UnknownEmbedderException ex)
-        {
-            throw new CliException(ex.Message);
-        }
     }
 
     /// <summary>Builds with a progress bar on stderr (plain lines when stderr is not a terminal).</summary>

@@ -19,9 +19,7 @@ internal sealed class KFashionImportCommand : Command<KFashionImportCommand.Sett
         public string Out { get; init; } = "";
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Root) || string.IsNullOrWhiteSpace(Out)
-                ? ValidationResult.Error("--root and --out are required.")
-                : ValidationResult.Success();
+            SharedSettings.Required(("--root", Root), ("--out", Out));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -40,9 +40,8 @@ internal sealed class ModelsQuantizeCommand : Command<ModelsQuantizeCommand.Sett
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Calibration) ? ValidationResult.Error("--calibration is required.")
-            : Photos < 1 || Check < 0 ? ValidationResult.Error("--photos must be at least 1 and --check not negative.")
-            : ValidationResult.Success();
+            SharedSettings.Required(("--calibration", Calibration))
+                .ErrorIf(Photos < 1 || Check < 0, "--photos must be at least 1 and --check not negative.");
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--index <DIR>")]
-        [Description("Index folder built by 'otchatsa index build'.")]
+        [Description(SharedSettings.IndexHelp)]
         public string Index { get; init; } = "";
 
         [CommandOption("--json")]
@@ -26,11 +26,11 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
         public string Strategy { get; init; } = Strategies.Default;
 
         [CommandOption("--embedder-model <ONNX>")]
-        [Description("Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).")]
+        [Description(SharedSettings.EmbedderModelHelp)]
         public string? EmbedderModel { get; init; }
 
         [CommandOption("--models <DIR>")]
-        [Description("Folder with the project's models (default: beside the program).")]
+        [Description(SharedSettings.ModelsHelp)]
         public string? Models { get; init; }
 
         [CommandArgument(0, "<IMAGE>")]
@@ -38,7 +38,7 @@ internal sealed class RecommendCommand : Command<RecommendCommand.Settings>
         public string[] Images { get; init; } = [];
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Index) ? ValidationResult.Error("--index is required.") : ValidationResult.Success();
+            SharedSettings.Required(("--index", Index));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

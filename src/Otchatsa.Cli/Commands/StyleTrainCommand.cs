@@ -56,9 +56,8 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            Data.Length == 0 || Data.Any(string.IsNullOrWhiteSpace) || string.IsNullOrWhiteSpace(Out)
-                ? ValidationResult.Error("--data and --out are required.")
-                : Folds < 2 ? ValidationResult.Error("--folds must be at least 2 (calibration is fitted on the folds).") : ValidationResult.Success();
+            SharedSettings.Required(("--data", SharedSettings.Given(Data)), ("--out", SharedSettings.Given(Out)))
+                .ErrorIf(Folds < 2, "--folds must be at least 2 (calibration is fitted on the folds).");
     }
 
     /// <summary>The default recipe with <c>Name=value,…</c> overrides.</summary>

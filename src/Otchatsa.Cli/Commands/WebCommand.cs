@@ -29,13 +29,11 @@ internal sealed class WebCommand : AsyncCommand<WebCommand.Settings>
         public string Strategy { get; init; } = Strategies.Default;
 
         [CommandOption("--models <DIR>")]
-        [Description("Folder with the project's models (default: beside the program).")]
+        [Description(SharedSettings.ModelsHelp)]
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Index)
-                ? ValidationResult.Error("--index is required.")
-                : ValidationResult.Success();
+            SharedSettings.Required(("--index", Index));
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -17,28 +17,8 @@ public sealed class OnnxNode
 
     public OnnxAttribute? Attribute(string name) => Attributes.FirstOrDefault(a => a.Name == name);
 
-    public ProtoMessage ToProto()
-    {
-        var node = new ProtoMessage();
-        foreach (var i in Inputs)
-        {
-            node.String(1, i);
-        }
-        foreach (var o in Outputs)
-        {
-            node.String(2, o);
-        }
-        node.String(3, Name).String(4, OpType);
-        foreach (var a in Attributes)
-        {
-            node.Bytes(5, a.Raw);
-        }
-        if (Domain.Length > 0)
-        {
-            node.String(7, Domain);
-        }
-        return node;
-    }
+    public ProtoMessage ToProto() =>
+        Onnx.Node(Name, OpType, Inputs, Outputs, Attributes.Select(a => a.Raw), Domain);
 }
 
 /// <summary>An initializer (TensorProto) as read: name, element type, dimensions and its little-endian raw bytes.</summary>
@@ -63,31 +43,15 @@ public sealed record OnnxTensor(string Name, int DataType, long[] Dims, byte[] R
         return values;
     }
 
-    public static OnnxTensor Of(string name, long[] dims, float[] values)
-    {
-        var raw = new byte[values.Length * 4];
-        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-        return new OnnxTensor(name, Float, dims, raw);
-    }
+    public static OnnxTensor Of(string name, long[] dims, float[] values) => new(name, Float, dims, Onnx.RawData(values));
 
-    public static OnnxTensor Of(string name, long[] dims, int[] values)
-    {
-        var raw = new byte[values.Length * 4];
-        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-        return new OnnxTensor(name, Int32, dims, raw);
-    }
+    public static OnnxTensor Of(string name, long[] dims, int[] values) => new(name, Int32, dims, Onnx.RawData(values));
 
-    public static OnnxTensor Of(string name, long[] dims, sbyte[] values)
-    {
-        var raw = new byte[values.Length];
-        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-        return new OnnxTensor(name, Int8, dims, raw);
-    }
+    public static OnnxTensor Of(string name, long[] dims, sbyte[] values) => new(name, Int8, dims, Onnx.RawData(values));
 
     public static OnnxTensor OfBytes(string name, long[] dims, byte[] values) => new(name, UInt8, dims, values);
 
-    public ProtoMessage ToProto() =>
-        new ProtoMessage().PackedInt64(1, Dims).Int64(2, DataType).String(8, Name).Bytes(9, Raw);
+    public ProtoMessage ToProto() => Onnx.Tensor(Name, DataType, Dims, Raw);
 }
 
 /// <summary>
@@ -117,11 +81,8 @@ public sealed class OnnxModel
         var model = new OnnxModel();
         var input = new CodedInputStream(bytes);
         byte[]? graph = null;
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, type) in Fields(input))
         {
-            var field = WireFormat.GetTagFieldNumber(tag);
-            var type = WireFormat.GetTagWireType(tag);
             switch (field)
             {
                 case 1:
@@ -192,7 +153,7 @@ public sealed class OnnxModel
         model.Message(7, graph);
         foreach (var (domain, version) in Opsets)
         {
-            model.Message(8, new ProtoMessage().String(1, domain).Int64(2, version));
+            model.Message(8, Onnx.OpsetId(domain, version));
         }
         return model.ToArray();
     }
@@ -207,10 +168,9 @@ public sealed class OnnxModel
     {
         var input = new CodedInputStream(bytes);
         var inputs = new List<(string, byte[])>();
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, _) in Fields(input))
         {
-            switch (WireFormat.GetTagFieldNumber(tag))
+            switch (field)
             {
                 case 1:
                     Nodes.Add(ParseNode(input.ReadBytes().ToByteArray()));
@@ -246,10 +206,9 @@ public sealed class OnnxModel
         var input = new CodedInputStream(bytes);
         string domain = "";
         long version = 0;
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, _) in Fields(input))
         {
-            switch (WireFormat.GetTagFieldNumber(tag))
+            switch (field)
             {
                 case 1: domain = input.ReadString(); break;
                 case 2: version = input.ReadInt64(); break;
@@ -262,10 +221,9 @@ public sealed class OnnxModel
     private static string ValueInfoName(byte[] bytes)
     {
         var input = new CodedInputStream(bytes);
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, _) in Fields(input))
         {
-            if (WireFormat.GetTagFieldNumber(tag) == 1)
+            if (field == 1)
             {
                 return input.ReadString();
             }
@@ -278,10 +236,9 @@ public sealed class OnnxModel
     {
         var node = new OnnxNode();
         var input = new CodedInputStream(bytes);
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, _) in Fields(input))
         {
-            switch (WireFormat.GetTagFieldNumber(tag))
+            switch (field)
             {
                 case 1: node.Inputs.Add(input.ReadString()); break;
                 case 2: node.Outputs.Add(input.ReadString()); break;
@@ -302,28 +259,43 @@ public sealed class OnnxModel
         float f = 0;
         long i = 0;
         var ints = new List<long>();
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, type) in Fields(input))
         {
-            var field = WireFormat.GetTagFieldNumber(tag);
-            var type = WireFormat.GetTagWireType(tag);
             switch (field)
             {
                 case 1: name = input.ReadString(); break;
                 case 2: f = input.ReadFloat(); break;
                 case 3: i = input.ReadInt64(); break;
-                case 8 when type == WireFormat.WireType.LengthDelimited:
-                    var packed = new CodedInputStream(input.ReadBytes().ToByteArray());
-                    while (!packed.IsAtEnd)
-                    {
-                        ints.Add(packed.ReadInt64());
-                    }
-                    break;
-                case 8: ints.Add(input.ReadInt64()); break;
+                case 8: ReadInt64s(input, type, ints); break;
                 default: input.SkipLastField(); break;
             }
         }
         return new OnnxAttribute(name, f, i, [.. ints], bytes);
+    }
+
+    /// <summary>The fields of a message in order; the caller reads or skips each one before asking for the next.</summary>
+    private static IEnumerable<(int Field, WireFormat.WireType Wire)> Fields(CodedInputStream input)
+    {
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            yield return (WireFormat.GetTagFieldNumber(tag), WireFormat.GetTagWireType(tag));
+        }
+    }
+
+    /// <summary>One element of a repeated int64 field, or all of them when the writer packed them.</summary>
+    private static void ReadInt64s(CodedInputStream input, WireFormat.WireType wire, List<long> into)
+    {
+        if (wire != WireFormat.WireType.LengthDelimited)
+        {
+            into.Add(input.ReadInt64());
+            return;
+        }
+        var packed = new CodedInputStream(input.ReadBytes().ToByteArray());
+        while (!packed.IsAtEnd)
+        {
+            into.Add(packed.ReadInt64());
+        }
     }
 
     private static OnnxTensor ParseTensor(byte[] bytes)
@@ -334,21 +306,11 @@ public sealed class OnnxModel
         int type = 0;
         string name = "";
         byte[]? raw = null;
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
+        foreach (var (field, wire) in Fields(input))
         {
-            var field = WireFormat.GetTagFieldNumber(tag);
-            var wire = WireFormat.GetTagWireType(tag);
             switch (field)
             {
-                case 1 when wire == WireFormat.WireType.LengthDelimited:
-                    var packed = new CodedInputStream(input.ReadBytes().ToByteArray());
-                    while (!packed.IsAtEnd)
-                    {
-                        dims.Add(packed.ReadInt64());
-                    }
-                    break;
-                case 1: dims.Add(input.ReadInt64()); break;
+                case 1: ReadInt64s(input, wire, dims); break;
                 case 2: type = input.ReadInt32(); break;
                 case 4 when wire == WireFormat.WireType.LengthDelimited:
                     var data = input.ReadBytes().ToByteArray();

@@ -87,7 +87,12 @@ public static class Onnx
         new ProtoMessage().String(1, name).PackedInt64(8, values).Int64(20, AttrIntList);
 
     public static ProtoMessage Node(string name, string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs,
-        params ProtoMessage[] attributes)
+        params ProtoMessage[] attributes) =>
+        Node(name, opType, inputs, outputs, attributes.Select(a => a.ToArray()), domain: "");
+
+    /// <summary>A NodeProto from attributes already encoded (AttributeProto bytes); the domain is written when not empty.</summary>
+    public static ProtoMessage Node(string name, string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs,
+        IEnumerable<byte[]> attributes, string domain)
     {
         var node = new ProtoMessage();
         foreach (var i in inputs)
@@ -101,25 +106,34 @@ public static class Onnx
         node.String(3, name).String(4, opType);
         foreach (var a in attributes)
         {
-            node.Message(5, a);
+            node.Bytes(5, a);
+        }
+        if (domain.Length > 0)
+        {
+            node.String(7, domain);
         }
         return node;
     }
 
-    public static ProtoMessage FloatTensor(string name, IReadOnlyList<long> dims, float[] values)
+    public static ProtoMessage FloatTensor(string name, IReadOnlyList<long> dims, float[] values) =>
+        Tensor(name, Float, dims, RawData(values));
+
+    public static ProtoMessage Int64Tensor(string name, IReadOnlyList<long> dims, long[] values) =>
+        Tensor(name, Int64, dims, RawData(values));
+
+    /// <summary>A TensorProto whose values are already in <c>raw_data</c> form.</summary>
+    public static ProtoMessage Tensor(string name, int dataType, IReadOnlyList<long> dims, byte[] raw) =>
+        new ProtoMessage().PackedInt64(1, dims).Int64(2, dataType).String(8, name).Bytes(9, raw);
+
+    /// <summary>Values as TensorProto <c>raw_data</c> bytes.</summary>
+    public static byte[] RawData<T>(T[] values) where T : unmanaged
     {
-        var raw = new byte[values.Length * 4];
-        // raw_data is little-endian by spec; BitConverter order matches on every platform .NET runs this tool on.
-        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-        return new ProtoMessage().PackedInt64(1, dims).Int64(2, Float).String(8, name).Bytes(9, raw);
+        // raw_data is little-endian by spec; the memory order matches on every platform .NET runs this tool on.
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
     }
 
-    public static ProtoMessage Int64Tensor(string name, IReadOnlyList<long> dims, long[] values)
-    {
-        var raw = new byte[values.Length * 8];
-        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-        return new ProtoMessage().PackedInt64(1, dims).Int64(2, Int64).String(8, name).Bytes(9, raw);
-    }
+    /// <summary>An OperatorSetIdProto.</summary>
+    public static ProtoMessage OpsetId(string domain, long version) => new ProtoMessage().String(1, domain).Int64(2, version);
 
     /// <summary>A tensor value description; a negative dimension is written as the symbolic dimension <c>N</c> (any batch size).</summary>
     public static ProtoMessage ValueInfo(string name, int elemType, IReadOnlyList<long> dims)
@@ -142,7 +156,7 @@ public static class Onnx
             .String(3, producerVersion)
             .String(6, docString)
             .Message(7, graph)
-            .Message(8, new ProtoMessage().String(1, "").Int64(2, opset));
+            .Message(8, OpsetId("", opset));
         foreach (var (key, value) in metadata)
         {
             model.Message(14, new ProtoMessage().String(1, key).String(2, value));

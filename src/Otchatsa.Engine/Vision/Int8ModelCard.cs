@@ -1,6 +1,4 @@
-using System.Text.Encodings.Web;
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using Otchatsa.Pipeline;
 
 namespace Otchatsa.Vision;
 
@@ -14,14 +12,6 @@ public sealed record Int8ModelCard
 {
     public const string CurrentFormat = "otchatsa-int8-resnet18/1";
     public const string FileName = "resnet18_int8.card.json";
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
 
     public string Format { get; init; } = CurrentFormat;
 
@@ -47,11 +37,9 @@ public sealed record Int8ModelCard
 
     public DateTimeOffset CreatedUtc { get; init; }
 
-    public static Int8ModelCard Load(string path) =>
-        JsonSerializer.Deserialize<Int8ModelCard>(File.ReadAllText(path), Json)
-        ?? throw new InvalidDataException($"'{path}' is not an int8 model card.");
+    public static Int8ModelCard Load(string path) => ModelCardFile.Load<Int8ModelCard>(path, "an int8 model card");
 
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
+    public void Save(string path) => ModelCardFile.Save(this, path);
 }
 
 /// <param name="Manifest">The catalog manifest the photos were drawn from, as given.</param>

@@ -81,15 +81,42 @@ internal static class DemoCatalogWriter
         ArgumentOutOfRangeException.ThrowIfNegative(options.QueryClass);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(options.QueryClass, FashionMnist.ClassNames.Count);
 
+        var mallsOfClass = MallsOfClass(options.Malls);
+        var (images, labels, sourceIndex) = data.LoadTestWithSourceIndex();
+        var (rows, query) = SelectRows(labels, mallsOfClass, perClass, options.QueryClass, data.SourceDescription);
+
+        string root = Path.GetFullPath(outDir);
+        var perMall = options.Malls.ToDictionary(m => m.Id, _ => 0);
+        string manifestPath = Path.Combine(root, "manifest.csv");
+        WriteAtomically(manifestPath, WriteRows(rows, images, sourceIndex, mallsOfClass, perMall, Path.Combine(root, "images"), options));
+
+        string queryPath = Path.Combine(root, "query.png");
+        File.WriteAllBytes(queryPath, RenderPng(images[query], images.Columns, images.Rows, options));
+        int queryIndex = sourceIndex[query];
+        WriteAtomically(Path.Combine(root, "README.txt"), Readme(data, rows.Count, perClass, queryIndex, labels[query], options));
+
+        return new DemoCatalog(manifestPath, queryPath, labels[query], queryIndex, rows.Count, perMall, data.SourceDescription);
+    }
+
+    private static List<DemoMall>[] MallsOfClass(IReadOnlyList<DemoMall> malls)
+    {
         var mallsOfClass = new List<DemoMall>[FashionMnist.ClassNames.Count];
         for (int c = 0; c < mallsOfClass.Length; c++)
         {
-            mallsOfClass[c] = options.Malls.Where(m => m.Classes.Contains(c)).ToList();
+            mallsOfClass[c] = malls.Where(m => m.Classes.Contains(c)).ToList();
         }
+        return mallsOfClass;
+    }
 
-        var (images, labels, sourceIndex) = data.LoadTestWithSourceIndex();
+    /// <summary>
+    /// The first <paramref name="perClass"/> images of each class some mall sells (position in the file, label, ordinal
+    /// within its class), and the position of the first image of the query class after them: the held-out query.
+    /// </summary>
+    private static (List<(int Position, int Label, int Ordinal)> Rows, int Query) SelectRows(
+        byte[] labels, List<DemoMall>[] mallsOfClass, int perClass, int queryClass, string source)
+    {
         var seen = new int[FashionMnist.ClassNames.Count];
-        var rows = new List<(int Index, int Label, int Ordinal)>();
+        var rows = new List<(int Position, int Label, int Ordinal)>();
         int query = -1;
         for (int i = 0; i < labels.Length; i++)
         {
@@ -102,7 +129,7 @@ internal static class DemoCatalogWriter
                     rows.Add((i, label, ordinal));
                 }
             }
-            else if (label == options.QueryClass && query < 0)
+            else if (label == queryClass && query < 0)
             {
                 query = i;
             }
@@ -113,15 +140,18 @@ internal static class DemoCatalogWriter
         {
             throw new ArgumentOutOfRangeException(
                 nameof(perClass), perClass,
-                $"At most {maxPerClass} per class from {data.SourceDescription}: one test image must stay out of the catalog as the query.");
+                $"At most {maxPerClass} per class from {source}: one test image must stay out of the catalog as the query.");
         }
+        return (rows, query);
+    }
 
-        string root = Path.GetFullPath(outDir);
-        string imageDir = Path.Combine(root, "images");
+    /// <summary>Writes each row's PNG into <paramref name="imageDir"/>, counts it for its mall, and returns the manifest text.</summary>
+    private static string WriteRows(
+        List<(int Position, int Label, int Ordinal)> rows, IdxImages images, int[] sourceIndex, List<DemoMall>[] mallsOfClass,
+        Dictionary<string, int> perMall, string imageDir, DemoCatalogOptions options)
+    {
         Directory.CreateDirectory(imageDir);
-
         var manifest = new StringBuilder().Append(ManifestHeader).Append('\n');
-        var perMall = options.Malls.ToDictionary(m => m.Id, _ => 0);
         foreach (var (position, label, ordinal) in rows)
         {
             int index = sourceIndex[position];
@@ -145,26 +175,19 @@ internal static class DemoCatalogWriter
                 index.ToString(CultureInfo.InvariantCulture),
             ]).Append('\n');
         }
+        return manifest.ToString();
+    }
 
-        string manifestPath = Path.Combine(root, "manifest.csv");
-        WriteAtomically(manifestPath, manifest.ToString());
-
-        string queryPath = Path.Combine(root, "query.png");
-        File.WriteAllBytes(queryPath, RenderPng(images[query], images.Columns, images.Rows, options));
-        int queryIndex = sourceIndex[query];
-
-        WriteAtomically(Path.Combine(root, "README.txt"), string.Create(CultureInfo.InvariantCulture, $"""
+    private static string Readme(FashionMnist data, int rows, int perClass, int queryIndex, int queryLabel, DemoCatalogOptions options) =>
+        string.Create(CultureInfo.InvariantCulture, $"""
             Otchatsa demo catalog — generated, do not edit.
             Images: Fashion-MNIST test split (t10k), Zalando Research, MIT licence, https://github.com/zalandoresearch/fashion-mnist
             Data source: {data.SourceDescription}
-            {rows.Count} catalog images ({perClass} per class, the first ones in file order), {options.ImageSize} px{(options.Invert ? ", inverted to dark-on-white" : "")}.
-            query.png = t10k image {queryIndex} ({FashionMnist.ClassNames[labels[query]]}), not in the catalog.
+            {rows} catalog images ({perClass} per class, the first ones in file order), {options.ImageSize} px{(options.Invert ? ", inverted to dark-on-white" : "")}.
+            query.png = t10k image {queryIndex} ({FashionMnist.ClassNames[queryLabel]}), not in the catalog.
             Malls, titles, prices and links are fictional; style is empty because Fashion-MNIST has no style labels.
 
-            """));
-
-        return new DemoCatalog(manifestPath, queryPath, labels[query], queryIndex, rows.Count, perMall, data.SourceDescription);
-    }
+            """);
 
     /// <summary>Renders one 8-bit grayscale image as an opaque RGB PNG of <see cref="DemoCatalogOptions.ImageSize"/> px.</summary>
     internal static byte[] RenderPng(ReadOnlySpan<byte> gray, int width, int height, DemoCatalogOptions options)

@@ -70,171 +70,223 @@ public sealed class IndexBuilder(OutfitEngine engine, CatalogFetchOptions? fetch
         CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
-        var rows = CatalogManifest.Read(catalogCsv);
-        var skipped = new Dictionary<string, int>(StringComparer.Ordinal);
-        var examples = new List<string>();
-        void Skip(CatalogRow row, string reason, string message)
-        {
-            skipped[reason] = skipped.GetValueOrDefault(reason) + 1;
-            if (examples.Count < 20)
-            {
-                examples.Add($"row {row.RowNumber} ({row.Image}): {message}");
-            }
-        }
-
+        var build = new BuildState(CatalogManifest.Read(catalogCsv), progress);
         IndexBuildSummary? summary = null;
-        IndexBuildTimings? timings = null;
         await AtomicDirectory.BuildAsync(outDirectory, async (work, ct) =>
         {
-            var items = new List<(CatalogItem Item, float[] Vector)>(rows.Count);
-            using (var store = CatalogStore.Create(Path.Combine(work, CatalogStore.FileName)))
-            using (var fetcher = new CatalogImageFetcher(fetchOptions))
-            {
-                var fetched = Channel.CreateBounded<(CatalogRow Row, FetchResult Result)>(
-                    new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
-                // Downloads overlap with inference; inference itself uses every core through ONNX Runtime.
-                var producer = Task.Run(async () =>
-                {
-                    try
-                    {
-                        foreach (var row in rows)
-                        {
-                            var result = row.IsUsable
-                                ? await fetcher.FetchAsync(row, ct).ConfigureAwait(false)
-                                : FetchResult.Fail(FetchFailure.InvalidUrl, row.Rejection!);
-                            await fetched.Writer.WriteAsync((row, result), ct).ConfigureAwait(false);
-                        }
-                    }
-                    finally
-                    {
-                        fetched.Writer.Complete();
-                    }
-                }, ct);
-
-                var prepared = Channel.CreateBounded<Prepared>(
-                    new BoundedChannelOptions(BatchPhotos + 1) { SingleReader = true, SingleWriter = true });
-                var prepareMs = 0.0;
-                var preparer = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await foreach (var (row, result) in fetched.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-                        {
-                            var prepareClock = Stopwatch.StartNew();
-                            var item = Prepare(row, result);
-                            prepareMs += prepareClock.Elapsed.TotalMilliseconds;
-                            await prepared.Writer.WriteAsync(item, ct).ConfigureAwait(false);
-                        }
-                    }
-                    finally
-                    {
-                        prepared.Writer.Complete();
-                    }
-                }, ct);
-
-                var done = 0;
-                var networkMs = 0.0;
-                var waitMs = 0.0;
-                var batches = 0;
-                var pending = new List<Prepared>(BatchPhotos);
-                void Flush()
-                {
-                    if (pending.Count == 0)
-                    {
-                        return;
-                    }
-                    var networkClock = Stopwatch.StartNew();
-                    var vectors = EmbedBatch(pending);
-                    networkMs += networkClock.Elapsed.TotalMilliseconds;
-                    batches++;
-                    for (var i = 0; i < pending.Count; i++)
-                    {
-                        var id = store.AddItem(pending[i].Item!, pending[i].Thumbnail!);
-                        items.Add((pending[i].Item! with { Id = id }, vectors[i]));
-                        done++;
-                        progress?.Report(new IndexBuildProgress(done, rows.Count, items.Count, done - items.Count));
-                    }
-                    pending.Clear();
-                }
-                using (var batch = store.BeginBatch())
-                {
-                    var reader = prepared.Reader;
-                    while (true)
-                    {
-                        if (!reader.TryRead(out var next))
-                        {
-                            // Nothing ready: run what we have rather than let the network idle, then wait.
-                            Flush();
-                            var wait = Stopwatch.StartNew();
-                            var more = await reader.WaitToReadAsync(ct).ConfigureAwait(false);
-                            waitMs += wait.Elapsed.TotalMilliseconds;
-                            if (!more)
-                            {
-                                break;
-                            }
-                            continue;
-                        }
-                        if (next.Failure is { } failure)
-                        {
-                            done++;
-                            Skip(next.Row, failure.Reason, failure.Message);
-                            progress?.Report(new IndexBuildProgress(done, rows.Count, items.Count, done - items.Count));
-                            continue;
-                        }
-                        pending.Add(next);
-                        if (pending.Count == BatchPhotos)
-                        {
-                            Flush();
-                        }
-                    }
-                    Flush();
-                    batch.Commit();
-                }
-                await preparer.ConfigureAwait(false);
-                timings = new IndexBuildTimings(items.Count, batches, prepareMs, networkMs, waitMs);
-                await producer.ConfigureAwait(false);
-                if (items.Count == 0 || items.Count < rows.Count * MinIndexedShare)
-                {
-                    throw new IndexBuildRefusedException(new IndexBuildSummary(
-                        Path.GetFullPath(outDirectory), rows.Count, items.Count, rows.Count - items.Count, skipped, examples,
-                        0, 0, clock.Elapsed));
-                }
-
-                var predicted = PredictStyles(store, items, classifierFactory);
-                using var index = CatalogIndex.InMemory(items, engine.Settings.Dimensions);
-                foreach (var mall in index.Malls.Values)
-                {
-                    store.SetMallProfile(new MallRecord(
-                        mall.Name,
-                        mall.Url,
-                        mall.ItemCount,
-                        mall.StyleCounts.ToDictionary(kv => kv.Key, kv => kv.Value / (double)mall.ItemCount)));
-                }
-                var vectors = new VectorIndex(engine.Settings.Dimensions);
-                foreach (var (item, vector) in items)
-                {
-                    vectors.Add(item.VectorKey, vector);
-                }
-                vectors.Save(work);
-                vectors.Dispose();
-
-                var manifest = IndexManifest.Expected(engine) with
-                {
-                    ItemCount = items.Count,
-                    SkippedCount = rows.Count - items.Count,
-                    SkippedByReason = skipped,
-                    MallCount = index.Malls.Count,
-                    BuiltUtc = DateTimeOffset.UtcNow,
-                    CatalogPath = Path.GetFullPath(catalogCsv),
-                    CatalogSha256 = IndexManifest.Sha256OfFile(catalogCsv),
-                };
-                manifest.Save(work);
-                summary = new IndexBuildSummary(
-                    Path.GetFullPath(outDirectory), rows.Count, items.Count, rows.Count - items.Count, skipped, examples,
-                    index.Malls.Count, predicted, TimeSpan.Zero);
-            }
+            using var store = CatalogStore.Create(Path.Combine(work, CatalogStore.FileName));
+            await IndexPhotosAsync(build, store, ct).ConfigureAwait(false);
+            RefuseIfTooFew(build, outDirectory, clock.Elapsed);
+            var predicted = PredictStyles(store, build.Items, classifierFactory);
+            using var index = CatalogIndex.InMemory(build.Items, engine.Settings.Dimensions);
+            WriteMallProfiles(store, index);
+            WriteVectors(work, build.Items);
+            WriteManifest(work, catalogCsv, build, index.Malls.Count);
+            summary = build.Summary(outDirectory, index.Malls.Count, predicted, TimeSpan.Zero);
         }, cancellationToken).ConfigureAwait(false);
-        return summary! with { Elapsed = clock.Elapsed, Timings = timings };
+        return summary! with { Elapsed = clock.Elapsed, Timings = build.Timings };
+    }
+
+    /// <summary>
+    /// The three overlapping stages: fetching and preparing each on its own task, the network and the SQLite rows
+    /// here; every photo that makes it through lands in <see cref="BuildState.Items"/> with its vector.
+    /// </summary>
+    private async Task IndexPhotosAsync(BuildState build, CatalogStore store, CancellationToken ct)
+    {
+        using var fetcher = new CatalogImageFetcher(fetchOptions);
+        var fetched = Channel.CreateBounded<(CatalogRow Row, FetchResult Result)>(
+            new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
+        // Downloads overlap with inference; inference itself uses every core through ONNX Runtime.
+        var producer = Task.Run(() => FetchAllAsync(build.Rows, fetcher, fetched.Writer, ct), ct);
+        var prepared = Channel.CreateBounded<Prepared>(
+            new BoundedChannelOptions(BatchPhotos + 1) { SingleReader = true, SingleWriter = true });
+        var preparer = Task.Run(() => PrepareAllAsync(fetched.Reader, prepared.Writer, build, ct), ct);
+        using (var batch = store.BeginBatch())
+        {
+            await EmbedAndStoreAsync(prepared.Reader, store, build, ct).ConfigureAwait(false);
+            batch.Commit();
+        }
+        await preparer.ConfigureAwait(false);
+        build.Timings = new IndexBuildTimings(build.Items.Count, build.Batches, build.PrepareMs, build.NetworkMs, build.WaitMs);
+        await producer.ConfigureAwait(false);
+    }
+
+    private static async Task FetchAllAsync(
+        IReadOnlyList<CatalogRow> rows, CatalogImageFetcher fetcher, ChannelWriter<(CatalogRow, FetchResult)> fetched, CancellationToken ct)
+    {
+        try
+        {
+            foreach (var row in rows)
+            {
+                var result = row.IsUsable
+                    ? await fetcher.FetchAsync(row, ct).ConfigureAwait(false)
+                    : FetchResult.Fail(FetchFailure.InvalidUrl, row.Rejection!);
+                await fetched.WriteAsync((row, result), ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            fetched.Complete();
+        }
+    }
+
+    private async Task PrepareAllAsync(
+        ChannelReader<(CatalogRow Row, FetchResult Result)> fetched, ChannelWriter<Prepared> prepared, BuildState build, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var (row, result) in fetched.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                var prepareClock = Stopwatch.StartNew();
+                var item = Prepare(row, result);
+                build.PrepareMs += prepareClock.Elapsed.TotalMilliseconds;
+                await prepared.WriteAsync(item, ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            prepared.Complete();
+        }
+    }
+
+    /// <summary>Collects prepared photos into batches of <see cref="BatchPhotos"/>; a skipped photo is counted, not batched.</summary>
+    private async Task EmbedAndStoreAsync(ChannelReader<Prepared> reader, CatalogStore store, BuildState build, CancellationToken ct)
+    {
+        var pending = new List<Prepared>(BatchPhotos);
+        while (true)
+        {
+            if (!reader.TryRead(out var next))
+            {
+                // Nothing ready: run what we have rather than let the network idle, then wait.
+                Flush(pending, store, build);
+                var wait = Stopwatch.StartNew();
+                var more = await reader.WaitToReadAsync(ct).ConfigureAwait(false);
+                build.WaitMs += wait.Elapsed.TotalMilliseconds;
+                if (!more)
+                {
+                    break;
+                }
+                continue;
+            }
+            if (next.Failure is { } failure)
+            {
+                build.Skip(next.Row, failure.Reason, failure.Message);
+                continue;
+            }
+            pending.Add(next);
+            if (pending.Count == BatchPhotos)
+            {
+                Flush(pending, store, build);
+            }
+        }
+        Flush(pending, store, build);
+    }
+
+    /// <summary>One network run over the pending photos, then their catalog rows and thumbnails.</summary>
+    private void Flush(List<Prepared> pending, CatalogStore store, BuildState build)
+    {
+        if (pending.Count == 0)
+        {
+            return;
+        }
+        var networkClock = Stopwatch.StartNew();
+        var vectors = EmbedBatch(pending);
+        build.NetworkMs += networkClock.Elapsed.TotalMilliseconds;
+        build.Batches++;
+        for (var i = 0; i < pending.Count; i++)
+        {
+            var id = store.AddItem(pending[i].Item!, pending[i].Thumbnail!);
+            build.Indexed(pending[i].Item! with { Id = id }, vectors[i]);
+        }
+        pending.Clear();
+    }
+
+    private static void RefuseIfTooFew(BuildState build, string outDirectory, TimeSpan elapsed)
+    {
+        var rows = build.Rows.Count;
+        if (build.Items.Count == 0 || build.Items.Count < rows * MinIndexedShare)
+        {
+            throw new IndexBuildRefusedException(build.Summary(outDirectory, 0, 0, elapsed));
+        }
+    }
+
+    private static void WriteMallProfiles(CatalogStore store, CatalogIndex index)
+    {
+        foreach (var mall in index.Malls.Values)
+        {
+            store.SetMallProfile(new MallRecord(
+                mall.Name,
+                mall.Url,
+                mall.ItemCount,
+                mall.StyleCounts.ToDictionary(kv => kv.Key, kv => kv.Value / (double)mall.ItemCount)));
+        }
+    }
+
+    private void WriteVectors(string work, List<(CatalogItem Item, float[] Vector)> items)
+    {
+        using var vectors = new VectorIndex(engine.Settings.Dimensions);
+        foreach (var (item, vector) in items)
+        {
+            vectors.Add(item.VectorKey, vector);
+        }
+        vectors.Save(work);
+    }
+
+    private void WriteManifest(string work, string catalogCsv, BuildState build, int malls)
+    {
+        var manifest = IndexManifest.Expected(engine) with
+        {
+            ItemCount = build.Items.Count,
+            SkippedCount = build.Rows.Count - build.Items.Count,
+            SkippedByReason = build.Skipped,
+            MallCount = malls,
+            BuiltUtc = DateTimeOffset.UtcNow,
+            CatalogPath = Path.GetFullPath(catalogCsv),
+            CatalogSha256 = IndexManifest.Sha256OfFile(catalogCsv),
+        };
+        manifest.Save(work);
+    }
+
+    /// <summary>What one build has done so far: the indexed photos, why others were skipped, and where the time went.</summary>
+    private sealed class BuildState(IReadOnlyList<CatalogRow> rows, IProgress<IndexBuildProgress>? progress)
+    {
+        private int _done;
+
+        public IReadOnlyList<CatalogRow> Rows { get; } = rows;
+        public List<(CatalogItem Item, float[] Vector)> Items { get; } = new(rows.Count);
+        public Dictionary<string, int> Skipped { get; } = new(StringComparer.Ordinal);
+        public List<string> Examples { get; } = [];
+        public double PrepareMs { get; set; }
+        public double NetworkMs { get; set; }
+        public double WaitMs { get; set; }
+        public int Batches { get; set; }
+        public IndexBuildTimings? Timings { get; set; }
+
+        public void Indexed(CatalogItem item, float[] vector)
+        {
+            Items.Add((item, vector));
+            Report();
+        }
+
+        public void Skip(CatalogRow row, string reason, string message)
+        {
+            Skipped[reason] = Skipped.GetValueOrDefault(reason) + 1;
+            if (Examples.Count < 20)
+            {
+                Examples.Add($"row {row.RowNumber} ({row.Image}): {message}");
+            }
+            Report();
+        }
+
+        public IndexBuildSummary Summary(string outDirectory, int malls, int predicted, TimeSpan elapsed) => new(
+            Path.GetFullPath(outDirectory), Rows.Count, Items.Count, Rows.Count - Items.Count, Skipped, Examples,
+            malls, predicted, elapsed);
+
+        private void Report()
+        {
+            _done++;
+            progress?.Report(new IndexBuildProgress(_done, Rows.Count, Items.Count, _done - Items.Count));
+        }
     }
 
     /// <summary>A photo ready for the network (its inputs rendered, its row and thumbnail made), or why it is skipped.</summary>

@@ -133,6 +133,29 @@ public static class CrossValidation
         var clock = Stopwatch.StartNew();
         var folds = ProductFolds(samples.Select(s => s.Photo).ToArray(), settings.Folds, settings.Seed);
         var sources = samples.Select(s => s.Photo.Source).Distinct(StringComparer.Ordinal).ToArray();
+        var conditions = Conditions(samples, settings, sources);
+        var strategies = settings.Strategies.Select(s => CreateStrategy(s, settings.Blend)).ToArray();
+        var indexes = new List<CatalogIndex>();
+        try
+        {
+            var records = Predict(samples, folds, settings, conditions, indexes, cancellationToken);
+            var temperatures = Calibrate(records, settings, sources);
+            var tallies = Score(records, temperatures, indexes, strategies, settings, conditions);
+            return Result(samples, settings, sources, conditions, records, temperatures, tallies, clock);
+        }
+        finally
+        {
+            foreach (var index in indexes)
+            {
+                index.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The query conditions (name in the report, manifest, query set): in-studio, and other backgrounds when made, per manifest.</summary>
+    private static List<(string Name, string Source, string Set)> Conditions(
+        IReadOnlyList<PhotoSample> samples, CrossValidationSettings settings, string[] sources)
+    {
         string Name(string source, string condition) => sources.Length > 1 ? $"{source} {condition}" : condition;
         var conditions = new List<(string Name, string Source, string Set)>();
         foreach (var source in sources)
@@ -143,132 +166,159 @@ public static class CrossValidation
                 conditions.Add((Name(source, QuerySets.OtherBackground), source, QuerySets.OtherBackground));
             }
         }
-        var strategies = settings.Strategies.Select(s => CreateStrategy(s, settings.Blend)).ToArray();
+        return conditions;
+    }
+
+    /// <summary>
+    /// Pass 1: per fold, the head (uncalibrated) and the fold's index (added to <paramref name="indexes"/>, which the
+    /// caller disposes); every query's head and mixed distributions.
+    /// </summary>
+    private static List<Record> Predict(
+        IReadOnlyList<PhotoSample> samples, int[] folds, CrossValidationSettings settings,
+        List<(string Name, string Source, string Set)> conditions, List<CatalogIndex> indexes, CancellationToken cancellationToken)
+    {
         var records = new List<Record>();
         var byIndex = samples.ToDictionary(s => s.Photo.Index);
-        var indexes = new List<CatalogIndex>();
-        try
+        for (var fold = 0; fold < settings.Folds; fold++)
         {
-            // Pass 1: per fold, the head (uncalibrated) and the fold's index; every query's head and mixed distributions.
-            for (var fold = 0; fold < settings.Folds; fold++)
+            cancellationToken.ThrowIfCancellationRequested();
+            var train = samples.Where(s => folds[s.Photo.Index] != fold).ToArray();
+            var test = samples.Where(s => folds[s.Photo.Index] == fold).ToArray();
+            using var head = TrainHead(train, settings.View, settings.Head with { Temperature = 1f });
+            var index = BuildIndex(train, settings.View);
+            indexes.Add(index);
+            var mixed = new NeighbourMixedStyleClassifier(head, index, mixTemperature: 1f, settings.NeighbourWeight, settings.VotePriorPower, settings.EvidenceStrength);
+            foreach (var (name, source, set) in conditions)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var train = samples.Where(s => folds[s.Photo.Index] != fold).ToArray();
-                var test = samples.Where(s => folds[s.Photo.Index] == fold).ToArray();
-                using var head = TrainHead(train, settings.View, settings.Head with { Temperature = 1f });
-                var index = BuildIndex(train, settings.View);
-                indexes.Add(index);
-                var mixed = new NeighbourMixedStyleClassifier(head, index, mixTemperature: 1f, settings.NeighbourWeight, settings.VotePriorPower, settings.EvidenceStrength);
-                foreach (var (name, source, set) in conditions)
+                foreach (var (photo, vector) in QueriesOf(test.Where(s => s.Photo.Source == source), set, settings.View))
                 {
-                    foreach (var (photo, vector) in QueriesOf(test.Where(s => s.Photo.Source == source), set, settings.View))
-                    {
-                        var neighbors = index.Search(vector, settings.Blend.Candidates).ToArray();
-                        var h = head.Probabilities([vector])[0];
-                        var m = Ordered(mixed.Classify(vector, neighbors), head.Classes);
-                                var person = (set == QuerySets.InStudio ? byIndex[photo.Index].InStudio : byIndex[photo.Index].OtherBackground!).Person.Found;
-                        records.Add(new Record(fold, name, source, photo, vector, neighbors, h, m, head.OutfitSimilarity(vector) ?? 1f,
-                            mixed.TopLabelledSimilarity(neighbors), head.Classes, person));
-                    }
+                    var neighbors = index.Search(vector, settings.Blend.Candidates).ToArray();
+                    var h = head.Probabilities([vector])[0];
+                    var m = Ordered(mixed.Classify(vector, neighbors), head.Classes);
+                    var person = (set == QuerySets.InStudio ? byIndex[photo.Index].InStudio : byIndex[photo.Index].OtherBackground!).Person.Found;
+                    records.Add(new Record(fold, name, source, photo, vector, neighbors, h, m, head.OutfitSimilarity(vector) ?? 1f,
+                        mixed.TopLabelledSimilarity(neighbors), head.Classes, person));
                 }
-            }
-
-            // Calibration, cross-fitted: fold f's queries are calibrated with what the other folds' queries say.
-            var calibrating = records.Where(r => r.Condition.EndsWith(QuerySets.InStudio, StringComparison.Ordinal)
-                                                 && (settings.CalibrateOn is null || !sources.Contains(settings.CalibrateOn) || r.Source == settings.CalibrateOn)).ToArray();
-            TemperatureFitting.Labelled[] Labelled(IEnumerable<Record> rs, bool mix) => rs
-                .Where(r => r.Photo.Style is not null && r.Classes.Any(c => c.Id == r.Photo.Style.Id))
-                .Select(r => new TemperatureFitting.Labelled(mix ? r.Mixed : r.Head, IndexOf(r.Classes, r.Photo.Style!), r.TopSimilarity))
-                .ToArray();
-            var headT = new float[settings.Folds];
-            var mixT = new (float T0, float Slope)[settings.Folds];
-            for (var f = 0; f < settings.Folds; f++)
-            {
-                headT[f] = TemperatureFitting.FitTemperature(Labelled(calibrating.Where(r => r.Fold != f), mix: false));
-                mixT[f] = settings.CalibrateSlope
-                    ? TemperatureFitting.FitTemperatureCurve(Labelled(calibrating.Where(r => r.Fold != f), mix: true))
-                    : (TemperatureFitting.FitTemperature(Labelled(calibrating.Where(r => r.Fold != f), mix: true)), 0f);
-            }
-            var allHeadT = TemperatureFitting.FitTemperature(Labelled(calibrating, mix: false));
-            (float T0, float Slope) allMixT = settings.CalibrateSlope
-                ? TemperatureFitting.FitTemperatureCurve(Labelled(calibrating, mix: true))
-                : (TemperatureFitting.FitTemperature(Labelled(calibrating, mix: true)), 0f);
-
-            // Pass 2: the calibrated distributions, as served, through the strategies.
-            var styleTallies = conditions.ToDictionary(c => c.Name, _ => new StyleTally());
-            var headTallies = conditions.ToDictionary(c => c.Name, _ => new StyleTally());
-            var strategyTallies = conditions.ToDictionary(c => c.Name, _ => settings.Strategies.Select(s => new StrategyTally(s)).ToArray());
-            var answers = new List<(double Confidence, bool Correct)>();
-            var parentAnswers = new List<(double Confidence, bool Correct)>();
-            var outfitScores = new List<float>();
-            foreach (var r in records)
-            {
-                var index = indexes[r.Fold];
-                var served = Rank(Calibration.Apply(r.Mixed, Calibration.TemperatureAt(mixT[r.Fold].T0, mixT[r.Fold].Slope, r.TopSimilarity)), r.Classes);
-                var headOnly = Rank(Calibration.Apply(r.Head, headT[r.Fold]), r.Classes);
-                var scored = settings.OnlyFold is not { } only || r.Fold == only;
-                if (r.Photo.Style is { } truth)
-                {
-                    if (scored)
-                    {
-                        styleTallies[r.Condition].Add(truth, served, r.Classes);
-                        headTallies[r.Condition].Add(truth, headOnly, r.Classes);
-                    }
-                    if (calibrating.Contains(r) && r.Classes.Any(c => c.Id == truth.Id))
-                    {
-                        answers.Add((served[0].Score, served[0].Style.Id == truth.Id));
-                        var parent = served.GroupBy(s => s.Style.Parent).Select(g => (Parent: g.Key, P: g.Sum(s => s.Score))).MaxBy(g => g.P);
-                        parentAnswers.Add((parent.P, parent.Parent == truth.Parent));
-                    }
-                }
-                if (r.Condition.EndsWith(QuerySets.InStudio, StringComparison.Ordinal))
-                {
-                    outfitScores.Add(r.Outfit);
-                }
-                if (!scored)
-                {
-                    continue;
-                }
-                var mallSizes = index.Malls;
-                var eligibleMall = r.Photo.Mall.Length > 0 && mallSizes.TryGetValue(r.Photo.Mall, out var mall) && mall.ItemCount >= 3 ? r.Photo.Mall : null;
-                for (var i = 0; i < strategies.Length; i++)
-                {
-                    strategyTallies[r.Condition][i].Add(strategies[i].Recommend(index, r.Vector, served, r.Neighbors), eligibleMall, r.Photo.Row.Garments);
-                }
-            }
-            outfitScores.Sort();
-            var outfitThreshold = outfitScores.Count == 0 ? 0f : outfitScores[(int)Math.Floor(settings.OutfitFalseRate * (outfitScores.Count - 1))];
-            double FalseRate(string set)
-            {
-                var rs = records.Where(r => r.Condition.EndsWith(set, StringComparison.Ordinal)).ToArray();
-                return rs.Length == 0 ? 0 : rs.Count(r => r.Outfit < (r.Person ? outfitThreshold - Recommending.OutfitRecommender.NotAnOutfitPersonMargin : outfitThreshold)) / (double)rs.Length;
-            }
-            return new ViewResult(
-                settings.OnlyFold is { } scoredFold ? $"{settings.View.Name} (fold {scoredFold})" : settings.View.Name,
-                settings.Folds,
-                samples.Count,
-                conditions.Select(c => new ConditionResult(c.Name, styleTallies[c.Name].Metrics(), strategyTallies[c.Name].Select(t => t.Metrics()).ToArray(), headTallies[c.Name].Metrics())).ToArray(),
-                clock.Elapsed.TotalSeconds)
-            {
-                Calibration = new CalibrationFit(
-                    allHeadT, allMixT.T0, allMixT.Slope,
-                    TemperatureFitting.SureThreshold(answers, settings.SurePrecision),
-                    TemperatureFitting.SureThreshold(parentAnswers, settings.SurePrecision),
-                    outfitThreshold,
-                    settings.CalibrateOn is not null && sources.Contains(settings.CalibrateOn) ? settings.CalibrateOn : "all")
-                {
-                    NotAnOutfitInStudio = FalseRate(QuerySets.InStudio),
-                    NotAnOutfitOtherBackground = FalseRate(QuerySets.OtherBackground),
-                },
-            };
-        }
-        finally
-        {
-            foreach (var index in indexes)
-            {
-                index.Dispose();
             }
         }
+        return records;
+    }
+
+    /// <summary>Temperatures per fold (fitted on the other folds' in-studio queries) and over all of them, and those queries.</summary>
+    private sealed record Temperatures(Record[] Calibrating, float[] Head, (float T0, float Slope)[] Mix, float AllHead, (float T0, float Slope) AllMix);
+
+    /// <summary>Calibration, cross-fitted: fold f's queries are calibrated with what the other folds' queries say.</summary>
+    private static Temperatures Calibrate(List<Record> records, CrossValidationSettings settings, string[] sources)
+    {
+        var calibrating = records.Where(r => r.Condition.EndsWith(QuerySets.InStudio, StringComparison.Ordinal)
+                                             && (settings.CalibrateOn is null || !sources.Contains(settings.CalibrateOn) || r.Source == settings.CalibrateOn)).ToArray();
+        TemperatureFitting.Labelled[] Labelled(IEnumerable<Record> rs, bool mix) => rs
+            .Where(r => r.Photo.Style is not null && r.Classes.Any(c => c.Id == r.Photo.Style.Id))
+            .Select(r => new TemperatureFitting.Labelled(mix ? r.Mixed : r.Head, IndexOf(r.Classes, r.Photo.Style!), r.TopSimilarity))
+            .ToArray();
+        var headT = new float[settings.Folds];
+        var mixT = new (float T0, float Slope)[settings.Folds];
+        for (var f = 0; f < settings.Folds; f++)
+        {
+            headT[f] = TemperatureFitting.FitTemperature(Labelled(calibrating.Where(r => r.Fold != f), mix: false));
+            mixT[f] = settings.CalibrateSlope
+                ? TemperatureFitting.FitTemperatureCurve(Labelled(calibrating.Where(r => r.Fold != f), mix: true))
+                : (TemperatureFitting.FitTemperature(Labelled(calibrating.Where(r => r.Fold != f), mix: true)), 0f);
+        }
+        var allHeadT = TemperatureFitting.FitTemperature(Labelled(calibrating, mix: false));
+        (float T0, float Slope) allMixT = settings.CalibrateSlope
+            ? TemperatureFitting.FitTemperatureCurve(Labelled(calibrating, mix: true))
+            : (TemperatureFitting.FitTemperature(Labelled(calibrating, mix: true)), 0f);
+        return new Temperatures(calibrating, headT, mixT, allHeadT, allMixT);
+    }
+
+    /// <summary>What pass 2 counts: style and strategy tallies per condition, and the answers the thresholds are fitted on.</summary>
+    private sealed class Tallies(List<(string Name, string Source, string Set)> conditions, IReadOnlyList<string> strategies)
+    {
+        public Dictionary<string, StyleTally> Style { get; } = conditions.ToDictionary(c => c.Name, _ => new StyleTally());
+        public Dictionary<string, StyleTally> Head { get; } = conditions.ToDictionary(c => c.Name, _ => new StyleTally());
+        public Dictionary<string, StrategyTally[]> Strategy { get; } =
+            conditions.ToDictionary(c => c.Name, _ => strategies.Select(s => new StrategyTally(s)).ToArray());
+        public List<(double Confidence, bool Correct)> Answers { get; } = [];
+        public List<(double Confidence, bool Correct)> ParentAnswers { get; } = [];
+        public List<float> OutfitScores { get; } = [];
+    }
+
+    /// <summary>Pass 2: the calibrated distributions, as served, through the strategies.</summary>
+    private static Tallies Score(
+        List<Record> records, Temperatures t, List<CatalogIndex> indexes, IRecommendationStrategy[] strategies,
+        CrossValidationSettings settings, List<(string Name, string Source, string Set)> conditions)
+    {
+        var tallies = new Tallies(conditions, settings.Strategies);
+        foreach (var r in records)
+        {
+            var index = indexes[r.Fold];
+            var served = Rank(Calibration.Apply(r.Mixed, Calibration.TemperatureAt(t.Mix[r.Fold].T0, t.Mix[r.Fold].Slope, r.TopSimilarity)), r.Classes);
+            var headOnly = Rank(Calibration.Apply(r.Head, t.Head[r.Fold]), r.Classes);
+            var scored = settings.OnlyFold is not { } only || r.Fold == only;
+            if (r.Photo.Style is { } truth)
+            {
+                if (scored)
+                {
+                    tallies.Style[r.Condition].Add(truth, served, r.Classes);
+                    tallies.Head[r.Condition].Add(truth, headOnly, r.Classes);
+                }
+                if (t.Calibrating.Contains(r) && r.Classes.Any(c => c.Id == truth.Id))
+                {
+                    tallies.Answers.Add((served[0].Score, served[0].Style.Id == truth.Id));
+                    var parent = served.GroupBy(s => s.Style.Parent).Select(g => (Parent: g.Key, P: g.Sum(s => s.Score))).MaxBy(g => g.P);
+                    tallies.ParentAnswers.Add((parent.P, parent.Parent == truth.Parent));
+                }
+            }
+            if (r.Condition.EndsWith(QuerySets.InStudio, StringComparison.Ordinal))
+            {
+                tallies.OutfitScores.Add(r.Outfit);
+            }
+            if (!scored)
+            {
+                continue;
+            }
+            var mallSizes = index.Malls;
+            var eligibleMall = r.Photo.Mall.Length > 0 && mallSizes.TryGetValue(r.Photo.Mall, out var mall) && mall.ItemCount >= 3 ? r.Photo.Mall : null;
+            for (var i = 0; i < strategies.Length; i++)
+            {
+                tallies.Strategy[r.Condition][i].Add(strategies[i].Recommend(index, r.Vector, served, r.Neighbors), eligibleMall, r.Photo.Row.Garments);
+            }
+        }
+        return tallies;
+    }
+
+    /// <summary>The metrics per condition, and the calibration as fitted (with the "not an outfit" threshold and its false rates).</summary>
+    private static ViewResult Result(
+        IReadOnlyList<PhotoSample> samples, CrossValidationSettings settings, string[] sources,
+        List<(string Name, string Source, string Set)> conditions, List<Record> records, Temperatures t, Tallies tallies, Stopwatch clock)
+    {
+        var outfitScores = tallies.OutfitScores;
+        outfitScores.Sort();
+        var outfitThreshold = outfitScores.Count == 0 ? 0f : outfitScores[(int)Math.Floor(settings.OutfitFalseRate * (outfitScores.Count - 1))];
+        double FalseRate(string set)
+        {
+            var rs = records.Where(r => r.Condition.EndsWith(set, StringComparison.Ordinal)).ToArray();
+            return rs.Length == 0 ? 0 : rs.Count(r => r.Outfit < (r.Person ? outfitThreshold - Recommending.OutfitRecommender.NotAnOutfitPersonMargin : outfitThreshold)) / (double)rs.Length;
+        }
+        return new ViewResult(
+            settings.OnlyFold is { } scoredFold ? $"{settings.View.Name} (fold {scoredFold})" : settings.View.Name,
+            settings.Folds,
+            samples.Count,
+            conditions.Select(c => new ConditionResult(c.Name, tallies.Style[c.Name].Metrics(), tallies.Strategy[c.Name].Select(s => s.Metrics()).ToArray(), tallies.Head[c.Name].Metrics())).ToArray(),
+            clock.Elapsed.TotalSeconds)
+        {
+            Calibration = new CalibrationFit(
+                t.AllHead, t.AllMix.T0, t.AllMix.Slope,
+                TemperatureFitting.SureThreshold(tallies.Answers, settings.SurePrecision),
+                TemperatureFitting.SureThreshold(tallies.ParentAnswers, settings.SurePrecision),
+                outfitThreshold,
+                settings.CalibrateOn is not null && sources.Contains(settings.CalibrateOn) ? settings.CalibrateOn : "all")
+            {
+                NotAnOutfitInStudio = FalseRate(QuerySets.InStudio),
+                NotAnOutfitOtherBackground = FalseRate(QuerySets.OtherBackground),
+            },
+        };
     }
 
     private static int IndexOf(IReadOnlyList<Styles.FashionStyle> classes, Styles.FashionStyle style)

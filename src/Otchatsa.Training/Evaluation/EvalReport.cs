@@ -40,6 +40,38 @@ public sealed record EvalReport(
     public string ToMarkdown(string? heatmapFile, IReadOnlyDictionary<string, IReadOnlyList<string>>? figures = null)
     {
         var md = new StringBuilder();
+        AppendSummary(md);
+        var first = Views.FirstOrDefault();
+        if (first is not null)
+        {
+            foreach (var c in first.Conditions)
+            {
+                AppendStyles(md, first.View, c, figures);
+            }
+            if (heatmapFile is not null)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"![confusion matrix]({heatmapFile})");
+                md.AppendLine();
+            }
+        }
+        foreach (var view in Views.Where(v => v.Calibration is not null))
+        {
+            AppendCalibration(md, view.View, view.Calibration!);
+        }
+        if (Coverage is not null)
+        {
+            AppendCoverage(md, Coverage);
+        }
+        if (Latency is not null)
+        {
+            AppendLatency(md, Latency);
+        }
+        return md.ToString();
+    }
+
+    /// <summary>The title, the command, and one table row per view and query condition.</summary>
+    private void AppendSummary(StringBuilder md)
+    {
         md.AppendLine(CultureInfo.InvariantCulture, $"# Otchatsa evaluation ({Mode})");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"`{Command}`");
@@ -69,104 +101,104 @@ public sealed record EvalReport(
             }
         }
         md.AppendLine();
-        var first = Views.FirstOrDefault();
-        if (first is not null)
+    }
+
+    /// <summary>One query condition of the first view: style metrics, per-style table, confusion, reliability, figures.</summary>
+    private static void AppendStyles(StringBuilder md, string view, ConditionResult c, IReadOnlyDictionary<string, IReadOnlyList<string>>? figures)
+    {
+        md.AppendLine(CultureInfo.InvariantCulture, $"## Styles — {view}, {c.Queries} ({c.Style.Queries} queries, {c.Style.Excluded} with a style the head does not know)");
+        md.AppendLine();
+        var supported = c.Style.PerClass.Count(k => k.Support > 0);
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"As served (head mixed with the labelled neighbours, calibrated): top-1 {c.Style.Top1:F3}, top-3 {c.Style.Top3:F3}, macro-F1 {c.Style.MacroF1:F3} (over the {supported} styles present), ECE {c.Style.Ece:F3}, {c.Style.ClassesNamed} of {c.Style.Classes.Count} styles named at least once, right parent category {c.Style.ParentTop1:F3}.");
+        if (c.HeadOnly is { } h)
         {
-            foreach (var c in first.Conditions)
-            {
-                md.AppendLine(CultureInfo.InvariantCulture, $"## Styles — {first.View}, {c.Queries} ({c.Style.Queries} queries, {c.Style.Excluded} with a style the head does not know)");
-                md.AppendLine();
-                var supported = c.Style.PerClass.Count(k => k.Support > 0);
-                md.AppendLine(CultureInfo.InvariantCulture,
-                    $"As served (head mixed with the labelled neighbours, calibrated): top-1 {c.Style.Top1:F3}, top-3 {c.Style.Top3:F3}, macro-F1 {c.Style.MacroF1:F3} (over the {supported} styles present), ECE {c.Style.Ece:F3}, {c.Style.ClassesNamed} of {c.Style.Classes.Count} styles named at least once, right parent category {c.Style.ParentTop1:F3}.");
-                if (c.HeadOnly is { } h)
-                {
-                    md.AppendLine(CultureInfo.InvariantCulture,
-                        $"Head alone (calibrated): top-1 {h.Top1:F3}, top-3 {h.Top3:F3}, macro-F1 {h.MacroF1:F3}, ECE {h.Ece:F3}, {h.ClassesNamed} styles named, right parent {h.ParentTop1:F3}.");
-                }
-                if (supported >= 20)
-                {
-                    md.AppendLine("For comparison: the seed project, trained on the full AI Hub K-Fashion data, reached top-1 0.322 over the 23 styles (chance 0.043).");
-                }
-                md.AppendLine();
-                md.AppendLine("| style | precision | recall | F1 | support |");
-                md.AppendLine("|---|---|---|---|---|");
-                // Styles neither present nor ever predicted in these queries carry no information: left out.
-                foreach (var k in c.Style.PerClass.Where(k => k.Support > 0 || k.Precision > 0 || c.Style.Confusion.Any(row => row[c.Style.Classes.ToList().IndexOf(k.Id)] > 0)))
-                {
-                    md.AppendLine(CultureInfo.InvariantCulture, $"| {k.Id} | {k.Precision:F3} | {k.Recall:F3} | {k.F1:F3} | {k.Support} |");
-                }
-                md.AppendLine();
-                md.AppendLine("Confusion matrix (rows: true style, columns: predicted):");
-                md.AppendLine();
-                md.AppendLine("```");
-                md.Append(ConfusionText(c.Style));
-                md.AppendLine("```");
-                md.AppendLine();
-                if (c.Style.Parents.Count > 1)
-                {
-                    md.AppendLine("Parent categories (rows: true parent, columns: parent of the predicted style):");
-                    md.AppendLine();
-                    md.AppendLine("```");
-                    md.Append(ConfusionText(c.Style.Parents, c.Style.ParentConfusion));
-                    md.AppendLine("```");
-                    md.AppendLine();
-                }
-                if (c.Style.Reliability.Any(b => b.Count > 0))
-                {
-                    md.AppendLine("Reliability (top-1 confidence bins with queries):");
-                    md.AppendLine();
-                    md.AppendLine("| confidence | queries | mean confidence | accuracy |");
-                    md.AppendLine("|---|---|---|---|");
-                    foreach (var b in c.Style.Reliability.Where(b => b.Count > 0))
-                    {
-                        md.AppendLine(CultureInfo.InvariantCulture, $"| {b.Low:F2}–{b.High:F2} | {b.Count} | {b.MeanConfidence:F3} | {b.Accuracy:F3} |");
-                    }
-                    md.AppendLine();
-                }
-                if (figures is not null && figures.TryGetValue(c.Queries, out var files))
-                {
-                    foreach (var file in files)
-                    {
-                        md.AppendLine(CultureInfo.InvariantCulture, $"![{Path.GetFileNameWithoutExtension(file)}]({file})");
-                        md.AppendLine();
-                    }
-                }
-            }
-            if (heatmapFile is not null)
-            {
-                md.AppendLine(CultureInfo.InvariantCulture, $"![confusion matrix]({heatmapFile})");
-                md.AppendLine();
-            }
-        }
-        foreach (var view in Views.Where(v => v.Calibration is not null))
-        {
-            var fit = view.Calibration!;
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"Calibration ({view.View}, fitted on the {fit.FittedOn} folds' out-of-fold predictions, cross-fitted per fold for the numbers above): head temperature {fit.HeadTemperature:F2}, mixed temperature {fit.MixTemperature:F2}; \"not sure\" below {fit.UnsureBelow:F2} (answers above were right ≥ 60 % of the time; 1.00 = never sure), parent named as certain from {fit.ParentSureAbove:F2}; \"not an outfit\" below a prototype similarity of {fit.OutfitThreshold:F3} (0.5 % of real outfits out of fold); with the person rule, real outfits called \"not an outfit\" out of fold: {fit.NotAnOutfitInStudio:P1} in-studio, {fit.NotAnOutfitOtherBackground:P1} on other backgrounds.");
-            md.AppendLine();
+                $"Head alone (calibrated): top-1 {h.Top1:F3}, top-3 {h.Top3:F3}, macro-F1 {h.MacroF1:F3}, ECE {h.Ece:F3}, {h.ClassesNamed} styles named, right parent {h.ParentTop1:F3}.");
         }
-        if (Coverage is not null)
+        if (supported >= 20)
         {
-            md.AppendLine("## Person crop");
-            md.AppendLine();
-            md.AppendLine(CultureInfo.InvariantCulture,
-                $"Share of the union of the labelled garment boxes inside the person box, over {Coverage.Photos} photos (person found in {Coverage.PersonFound}): mean {Coverage.Mean:F3}, median {Coverage.Median:F3}, ≥ 0.9 for {Coverage.AtLeast90:P1}.");
-            md.AppendLine();
+            md.AppendLine("For comparison: the seed project, trained on the full AI Hub K-Fashion data, reached top-1 0.322 over the 23 styles (chance 0.043).");
         }
-        if (Latency is not null)
+        md.AppendLine();
+        md.AppendLine("| style | precision | recall | F1 | support |");
+        md.AppendLine("|---|---|---|---|---|");
+        // Styles neither present nor ever predicted in these queries carry no information: left out.
+        foreach (var k in c.Style.PerClass.Where(k => k.Support > 0 || k.Precision > 0 || c.Style.Confusion.Any(row => row[c.Style.Classes.ToList().IndexOf(k.Id)] > 0)))
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"## Latency ({Latency.Photos} photos, full pipeline, {Latency.ImagesPerSecond:F1} images/s; raw ResNet18 ONNX Runtime p50 {Latency.RawResNetP50:F1} ms)");
-            md.AppendLine();
-            md.AppendLine("| stage | p50 ms | p95 ms |");
-            md.AppendLine("|---|---|---|");
-            foreach (var s in Latency.Stages)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {k.Id} | {k.Precision:F3} | {k.Recall:F3} | {k.F1:F3} | {k.Support} |");
+        }
+        md.AppendLine();
+        AppendMatrices(md, c.Style);
+        if (figures is not null && figures.TryGetValue(c.Queries, out var files))
+        {
+            foreach (var file in files)
             {
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {s.Stage} | {s.P50:F1} | {s.P95:F1} |");
+                md.AppendLine(CultureInfo.InvariantCulture, $"![{Path.GetFileNameWithoutExtension(file)}]({file})");
+                md.AppendLine();
+            }
+        }
+    }
+
+    /// <summary>The confusion matrices over styles and parents, and the reliability table.</summary>
+    private static void AppendMatrices(StringBuilder md, StyleMetrics style)
+    {
+        md.AppendLine("Confusion matrix (rows: true style, columns: predicted):");
+        md.AppendLine();
+        md.AppendLine("```");
+        md.Append(ConfusionText(style));
+        md.AppendLine("```");
+        md.AppendLine();
+        if (style.Parents.Count > 1)
+        {
+            md.AppendLine("Parent categories (rows: true parent, columns: parent of the predicted style):");
+            md.AppendLine();
+            md.AppendLine("```");
+            md.Append(ConfusionText(style.Parents, style.ParentConfusion));
+            md.AppendLine("```");
+            md.AppendLine();
+        }
+        if (style.Reliability.Any(b => b.Count > 0))
+        {
+            md.AppendLine("Reliability (top-1 confidence bins with queries):");
+            md.AppendLine();
+            md.AppendLine("| confidence | queries | mean confidence | accuracy |");
+            md.AppendLine("|---|---|---|---|");
+            foreach (var b in style.Reliability.Where(b => b.Count > 0))
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {b.Low:F2}–{b.High:F2} | {b.Count} | {b.MeanConfidence:F3} | {b.Accuracy:F3} |");
             }
             md.AppendLine();
         }
-        return md.ToString();
+    }
+
+    private static void AppendCalibration(StringBuilder md, string view, CalibrationFit fit)
+    {
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"Calibration ({view}, fitted on the {fit.FittedOn} folds' out-of-fold predictions, cross-fitted per fold for the numbers above): head temperature {fit.HeadTemperature:F2}, mixed temperature {fit.MixTemperature:F2}; \"not sure\" below {fit.UnsureBelow:F2} (answers above were right ≥ 60 % of the time; 1.00 = never sure), parent named as certain from {fit.ParentSureAbove:F2}; \"not an outfit\" below a prototype similarity of {fit.OutfitThreshold:F3} (0.5 % of real outfits out of fold); with the person rule, real outfits called \"not an outfit\" out of fold: {fit.NotAnOutfitInStudio:P1} in-studio, {fit.NotAnOutfitOtherBackground:P1} on other backgrounds.");
+        md.AppendLine();
+    }
+
+    private static void AppendCoverage(StringBuilder md, CoverageMetrics coverage)
+    {
+        md.AppendLine("## Person crop");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"Share of the union of the labelled garment boxes inside the person box, over {coverage.Photos} photos (person found in {coverage.PersonFound}): mean {coverage.Mean:F3}, median {coverage.Median:F3}, ≥ 0.9 for {coverage.AtLeast90:P1}.");
+        md.AppendLine();
+    }
+
+    private static void AppendLatency(StringBuilder md, LatencyMetrics latency)
+    {
+        md.AppendLine(CultureInfo.InvariantCulture, $"## Latency ({latency.Photos} photos, full pipeline, {latency.ImagesPerSecond:F1} images/s; raw ResNet18 ONNX Runtime p50 {latency.RawResNetP50:F1} ms)");
+        md.AppendLine();
+        md.AppendLine("| stage | p50 ms | p95 ms |");
+        md.AppendLine("|---|---|---|");
+        foreach (var s in latency.Stages)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {s.Stage} | {s.P50:F1} | {s.P95:F1} |");
+        }
+        md.AppendLine();
     }
 
     private IReadOnlyList<string> StrategyNames =>

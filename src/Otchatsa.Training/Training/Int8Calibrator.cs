@@ -33,6 +33,35 @@ public static class Int8Calibrator
         {
             throw new ArgumentException("Calibration needs the fp32 engine.", nameof(fp32));
         }
+        var (calibration, check) = DrawPhotos(manifest, calibrationPhotos, checkPhotos, seed);
+        if (calibration.Count == 0)
+        {
+            throw new InvalidDataException($"'{manifest}' lists no photo that exists.");
+        }
+
+        var fp32Bytes = File.ReadAllBytes(fp32.Models.ResNet);
+        var (ranges, photoHashes) = MeasureRanges(fp32, fp32Bytes, calibration, log);
+        var model = ResNetQuantizer.Quantize(fp32Bytes, ranges);
+        var card = new Int8ModelCard
+        {
+            SourceId = ModelPaths.ResNetId,
+            SourceSha256 = fp32.Embedder.ModelSha256,
+            ModelSha256 = Convert.ToHexStringLower(SHA256.HashData(model)),
+            Method = Method,
+            Calibration = new Int8Calibration(
+                Path.GetFileName(manifest), IndexManifest.Sha256OfFile(manifest), seed,
+                "crop, whole, crop~mirror, whole~mirror (the default view's four network inputs)", Statistic, photoHashes),
+            Ranges = ranges,
+            CreatedUtc = DateTimeOffset.UtcNow,
+        };
+        log?.Invoke($"checking cosine(int8, fp32) on {check.Count} held-out photos");
+        card = card with { Check = Compare(fp32, card, check) };
+        return new Int8CalibrationResult(card, model);
+    }
+
+    /// <summary>Whole products drawn with the seed: the first for calibration, the next (other products) for the check.</summary>
+    private static (List<CatalogRow> Calibration, List<CatalogRow> Check) DrawPhotos(string manifest, int calibrationPhotos, int checkPhotos, int seed)
+    {
         var rows = CatalogManifest.Read(manifest).Where(r => r.ResolvedPath is not null && File.Exists(r.ResolvedPath)).ToList();
         var groups = rows.GroupBy(r => string.IsNullOrWhiteSpace(r.Product) ? "image:" + r.Image : "product:" + r.Product)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
@@ -46,12 +75,16 @@ public static class Int8Calibrator
             var target = calibration.Count < calibrationPhotos ? calibration : check.Count < checkPhotos ? check : null;
             target?.AddRange(group.Take((target == calibration ? calibrationPhotos : checkPhotos) - target.Count));
         }
-        if (calibration.Count == 0)
-        {
-            throw new InvalidDataException($"'{manifest}' lists no photo that exists.");
-        }
+        return (calibration, check);
+    }
 
-        var fp32Bytes = File.ReadAllBytes(fp32.Models.ResNet);
+    /// <summary>
+    /// Runs each calibration photo's views through the folded fp32 graph with every quantized tensor exposed; returns each
+    /// tensor's range over all of them, and the SHA-256 of the photos used.
+    /// </summary>
+    private static (ActivationRange[] Ranges, List<string> PhotoHashes) MeasureRanges(
+        OutfitEngine fp32, byte[] fp32Bytes, List<CatalogRow> calibration, Action<string>? log)
+    {
         var tensors = ResNetQuantizer.QuantizedTensors(fp32Bytes);
         var min = tensors.ToDictionary(t => t, _ => float.PositiveInfinity, StringComparer.Ordinal);
         var max = tensors.ToDictionary(t => t, _ => float.NegativeInfinity, StringComparer.Ordinal);
@@ -81,14 +114,7 @@ public static class Int8Calibrator
                 using var outputs = session.Run(runOptions, [inputName], [input], tensors.ToArray());
                 for (var t = 0; t < tensors.Count; t++)
                 {
-                    var values = outputs[t].GetTensorDataAsSpan<float>();
-                    var (lo, hi) = (min[tensors[t]], max[tensors[t]]);
-                    foreach (var v in values)
-                    {
-                        lo = Math.Min(lo, v);
-                        hi = Math.Max(hi, v);
-                    }
-                    (min[tensors[t]], max[tensors[t]]) = (lo, hi);
+                    Widen(outputs[t].GetTensorDataAsSpan<float>(), tensors[t], min, max);
                 }
                 if (++done % 16 == 0)
                 {
@@ -96,23 +122,18 @@ public static class Int8Calibrator
                 }
             }
         }
-        var ranges = tensors.Select(t => new ActivationRange(t, min[t], max[t])).ToArray();
-        var model = ResNetQuantizer.Quantize(fp32Bytes, ranges);
-        var card = new Int8ModelCard
+        return (tensors.Select(t => new ActivationRange(t, min[t], max[t])).ToArray(), photoHashes);
+    }
+
+    private static void Widen(ReadOnlySpan<float> values, string tensor, Dictionary<string, float> min, Dictionary<string, float> max)
+    {
+        var (lo, hi) = (min[tensor], max[tensor]);
+        foreach (var v in values)
         {
-            SourceId = ModelPaths.ResNetId,
-            SourceSha256 = fp32.Embedder.ModelSha256,
-            ModelSha256 = Convert.ToHexStringLower(SHA256.HashData(model)),
-            Method = Method,
-            Calibration = new Int8Calibration(
-                Path.GetFileName(manifest), IndexManifest.Sha256OfFile(manifest), seed,
-                "crop, whole, crop~mirror, whole~mirror (the default view's four network inputs)", Statistic, photoHashes),
-            Ranges = ranges,
-            CreatedUtc = DateTimeOffset.UtcNow,
-        };
-        log?.Invoke($"checking cosine(int8, fp32) on {check.Count} held-out photos");
-        card = card with { Check = Compare(fp32, card, check) };
-        return new Int8CalibrationResult(card, model);
+            lo = Math.Min(lo, v);
+            hi = Math.Max(hi, v);
+        }
+        (min[tensor], max[tensor]) = (lo, hi);
     }
 
     /// <summary>cosine(int8, fp32) per single-view embedding of <paramref name="photos"/> (all four views of each).</summary>

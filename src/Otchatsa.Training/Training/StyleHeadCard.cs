@@ -1,6 +1,4 @@
-using System.Text.Encodings.Web;
-using System.Text.Json.Serialization;
-using System.Text.Json;
+using Otchatsa.Pipeline;
 using Otchatsa.Styles;
 
 namespace Otchatsa.Training;
@@ -13,15 +11,6 @@ namespace Otchatsa.Training;
 public sealed record StyleHeadCard
 {
     public const string CurrentFormat = "otchatsa-style-head/1";
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter() },
-    };
 
     public string Format { get; init; } = CurrentFormat;
 
@@ -53,11 +42,9 @@ public sealed record StyleHeadCard
     /// <summary>Where the card of <paramref name="onnxPath"/> lives (<see cref="StyleHeadCardView.PathFor"/>).</summary>
     public static string PathFor(string onnxPath) => StyleHeadCardView.PathFor(onnxPath);
 
-    public static StyleHeadCard Load(string path) =>
-        JsonSerializer.Deserialize<StyleHeadCard>(File.ReadAllText(path), Json)
-        ?? throw new InvalidDataException($"'{path}' is not a style head card.");
+    public static StyleHeadCard Load(string path) => ModelCardFile.Load<StyleHeadCard>(path, "a style head card");
 
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
+    public void Save(string path) => ModelCardFile.Save(this, path);
 }
 
 public sealed record CardClass(string Id, string NameKo, string NameEn, int Examples, int SubstyleExamples);
