@@ -45,11 +45,14 @@ public static class BotServiceCollectionExtensions
             var o = sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value;
             return OtchatsaRuntime.Open(o.IndexPath, string.IsNullOrWhiteSpace(o.ModelsPath) ? null : o.ModelsPath);
         });
-        services.TryAddSingleton(sp => ChatStateStore.Open(
+        services.TryAddSingleton(sp => StateDatabase.Open(
             sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.StatePath, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<JobOutbox>();
+        services.TryAddSingleton<ChatPreferenceStore>();
+        services.TryAddSingleton<GatewaySessionStore>();
         services.TryAddSingleton(sp => new OtchatsaConversation(
             sp.GetRequiredService<OtchatsaRuntime>(),
-            sp.GetRequiredService<ChatStateStore>(),
+            sp.GetRequiredService<ChatPreferenceStore>(),
             Strategies.Create(sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.Strategy)));
         services.TryAddSingleton(sp =>
         {
@@ -62,7 +65,7 @@ public static class BotServiceCollectionExtensions
         {
             var q = sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.Queue;
             return new ChatJobQueue(
-                sp.GetRequiredService<ChatStateStore>(),
+                sp.GetRequiredService<JobOutbox>(),
                 sp.GetServices<IChatJobHandler>(),
                 new ChatQueueOptions { Capacity = q.Capacity, Workers = q.Workers },
                 sp.GetRequiredService<TimeProvider>(),
