@@ -183,38 +183,54 @@ public sealed class ConversationTests
     [Fact]
     public void The_store_accepts_an_update_once_and_keeps_it_pending_until_done()
     {
-        var path = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"), "s.db");
-        using (var db = StateDatabase.Open(path))
+        var folder = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"));
+        var path = Path.Combine(folder, "s.db");
+        try
         {
-            var store = new JobOutbox(db);
-            var first = store.Accept("t", [new NewChatJob("7", "c", "{}"), new NewChatJob("8", "c", "{}")], 9);
-            Assert.Equal(2, first.Count);
-            Assert.Empty(store.Accept("t", [new NewChatJob("7", "c", "{}")], 8));
-            Assert.Equal(9, store.GetOffset("t"));
-            store.MarkDone(first[0].Id);
+            using (var db = StateDatabase.Open(path))
+            {
+                var store = new JobOutbox(db);
+                var first = store.Accept("t", [new NewChatJob("7", "c", "{}"), new NewChatJob("8", "c", "{}")], 9);
+                Assert.Equal(2, first.Count);
+                Assert.Empty(store.Accept("t", [new NewChatJob("7", "c", "{}")], 8));
+                Assert.Equal(9, store.GetOffset("t"));
+                store.MarkDone(first[0].Id);
+            }
+            using (var db = StateDatabase.Open(path))
+            {
+                var reopened = new JobOutbox(db);
+                Assert.Equal("8", Assert.Single(reopened.PendingJobs("t")).UpdateKey);
+                Assert.Empty(reopened.Accept("t", [new NewChatJob("7", "c", "{}")], null));
+            }
         }
-        using (var db = StateDatabase.Open(path))
+        finally
         {
-            var reopened = new JobOutbox(db);
-            Assert.Equal("8", Assert.Single(reopened.PendingJobs("t")).UpdateKey);
-            Assert.Empty(reopened.Accept("t", [new NewChatJob("7", "c", "{}")], null));
+            Directory.Delete(folder, recursive: true);
         }
     }
 
     [Fact]
     public void The_store_remembers_how_much_of_a_reply_was_sent_across_a_restart()
     {
-        var path = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"), "s.db");
-        long id;
-        using (var db = StateDatabase.Open(path))
+        var folder = Path.Combine(Path.GetTempPath(), "otchatsa-store-" + Guid.NewGuid().ToString("N"));
+        var path = Path.Combine(folder, "s.db");
+        try
         {
-            var store = new JobOutbox(db);
-            id = store.Accept("t", [new NewChatJob("1", "c", "{}")], 2).Single().Id;
-            Assert.Equal(0, store.SentParts(id));
-            store.SetSentParts(id, 1);
+            long id;
+            using (var db = StateDatabase.Open(path))
+            {
+                var store = new JobOutbox(db);
+                id = store.Accept("t", [new NewChatJob("1", "c", "{}")], 2).Single().Id;
+                Assert.Equal(0, store.SentParts(id));
+                store.SetSentParts(id, 1);
+            }
+            using var again = StateDatabase.Open(path);
+            Assert.Equal(1, new JobOutbox(again).SentParts(id));
         }
-        using var again = StateDatabase.Open(path);
-        Assert.Equal(1, new JobOutbox(again).SentParts(id));
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]
