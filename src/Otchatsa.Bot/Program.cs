@@ -30,7 +30,7 @@ try
     if (builder.Configuration.GetValue<bool>("Telegram:Enabled") || builder.Configuration.GetValue<bool>("Discord:Enabled"))
     {
         _ = host.Services.GetRequiredService<OtchatsaRuntime>();
-        _ = host.Services.GetRequiredService<ChatStateStore>();
+        _ = host.Services.GetRequiredService<StateDatabase>();
     }
     await host.RunAsync();
 }

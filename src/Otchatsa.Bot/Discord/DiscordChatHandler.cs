@@ -16,7 +16,7 @@ namespace Otchatsa.Bot.Discord;
 /// this handler waits until the job handler has PATCHed @original.
 /// </summary>
 public sealed partial class DiscordChatHandler(
-    ChatStateStore store,
+    JobOutbox outbox,
     ChatJobQueue queue,
     ChatRateLimiter limiter,
     OtchatsaConversation conversation,
@@ -39,7 +39,7 @@ public sealed partial class DiscordChatHandler(
         {
             await beforeStore(request, cancellationToken).ConfigureAwait(false);
         }
-        foreach (var job in store.Accept(DiscordJobHandler.NetworkName, [new NewChatJob(request.UpdateKey, request.ChannelId, request.ToJson())], null))
+        foreach (var job in outbox.Accept(DiscordJobHandler.NetworkName, [new NewChatJob(request.UpdateKey, request.ChannelId, request.ToJson())], null))
         {
             await queue.EnqueueAsync(job, cancellationToken).ConfigureAwait(false);
         }
@@ -109,7 +109,7 @@ public sealed partial class DiscordChatHandler(
         var request = new DiscordRequest(DiscordAction.AnalyzePhoto, chat.Chat.ChatId, userId, interaction.GuildId,
             ApplicationId: interaction.ApplicationId, InteractionId: interaction.Id, InteractionToken: interaction.Token,
             Photo: PhotoOf(image));
-        var accepted = store.Accept(DiscordJobHandler.NetworkName, [new NewChatJob(request.UpdateKey, request.ChannelId, request.ToJson())], null);
+        var accepted = outbox.Accept(DiscordJobHandler.NetworkName, [new NewChatJob(request.UpdateKey, request.ChannelId, request.ToJson())], null);
         if (accepted.Count == 0)
         {
             return; // already stored (a replayed event): that job answers it

@@ -19,7 +19,8 @@ namespace Otchatsa.Bot.Discord;
 /// </summary>
 public sealed partial class DiscordFrontEnd(
     DiscordBot bot,
-    ChatStateStore store,
+    JobOutbox outbox,
+    GatewaySessionStore sessions,
     ChatJobQueue queue,
     IConfiguration configuration,
     IHostApplicationLifetime lifetime,
@@ -41,7 +42,7 @@ public sealed partial class DiscordFrontEnd(
     {
         try
         {
-            var pending = store.PendingJobs(DiscordJobHandler.NetworkName);
+            var pending = outbox.PendingJobs(DiscordJobHandler.NetworkName);
             if (pending.Count > 0)
             {
                 LogResuming(pending.Count);
@@ -51,7 +52,7 @@ public sealed partial class DiscordFrontEnd(
                 await queue.EnqueueAsync(job, stoppingToken).ConfigureAwait(false);
             }
             RestoreSession();
-            bot.Checkpoint += c => store.SaveGatewaySession(DiscordJobHandler.NetworkName, c.SessionId, c.ResumeGatewayUrl.ToString(), c.Sequence);
+            bot.Checkpoint += c => sessions.Save(DiscordJobHandler.NetworkName, c.SessionId, c.ResumeGatewayUrl.ToString(), c.Sequence);
             await bot.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -79,7 +80,7 @@ public sealed partial class DiscordFrontEnd(
 
     private void RestoreSession()
     {
-        if (store.GetGatewaySession(DiscordJobHandler.NetworkName) is not { } saved)
+        if (sessions.Get(DiscordJobHandler.NetworkName) is not { } saved)
         {
             return;
         }

@@ -39,11 +39,14 @@ public static class BotServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<BotExitCode>();
         services.AddOtchatsaEngine();
-        services.TryAddSingleton(sp => ChatStateStore.Open(
+        services.TryAddSingleton(sp => StateDatabase.Open(
             sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.StatePath, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<JobOutbox>();
+        services.TryAddSingleton<ChatPreferenceStore>();
+        services.TryAddSingleton<GatewaySessionStore>();
         services.TryAddSingleton(sp => new OtchatsaConversation(
             sp.GetRequiredService<OtchatsaRuntime>(),
-            sp.GetRequiredService<ChatStateStore>(),
+            sp.GetRequiredService<ChatPreferenceStore>(),
             Strategies.Create(sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.Strategy)));
         services.TryAddSingleton(sp =>
         {
@@ -56,7 +59,7 @@ public static class BotServiceCollectionExtensions
         {
             var q = sp.GetRequiredService<IOptions<OtchatsaOptions>>().Value.Queue;
             return new ChatJobQueue(
-                sp.GetRequiredService<ChatStateStore>(),
+                sp.GetRequiredService<JobOutbox>(),
                 sp.GetServices<IChatJobHandler>(),
                 new ChatQueueOptions { Capacity = q.Capacity, Workers = q.Workers },
                 sp.GetRequiredService<TimeProvider>(),

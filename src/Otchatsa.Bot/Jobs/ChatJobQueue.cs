@@ -35,7 +35,7 @@ public interface IChatJobHandler
 
 /// <summary>
 /// The bounded analysis queue all front ends share: a <see cref="Channel{T}"/> with a fixed set of workers. A job is
-/// marked done in <see cref="ChatStateStore"/> only after its handler returned, so an aborted job is resumed on the
+/// marked done in <see cref="JobOutbox"/> only after its handler returned, so an aborted job is resumed on the
 /// next start. The queue runs a job once and never retries it: retries belong to the network clients, which know
 /// which request is safe to repeat. <see cref="DrainAsync"/> completes the queue and lets the workers finish what is
 /// queued.
@@ -43,7 +43,7 @@ public interface IChatJobHandler
 public sealed partial class ChatJobQueue : IAsyncDisposable
 {
     private readonly Channel<ChatJob> _channel;
-    private readonly ChatStateStore _store;
+    private readonly JobOutbox _outbox;
     private readonly Dictionary<string, IChatJobHandler> _handlers;
     private readonly ChatQueueOptions _options;
     private readonly TimeProvider _time;
@@ -53,7 +53,7 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
     private int _queued;
 
     public ChatJobQueue(
-        ChatStateStore store,
+        JobOutbox outbox,
         IEnumerable<IChatJobHandler> handlers,
         ChatQueueOptions options,
         TimeProvider time,
@@ -62,7 +62,7 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Workers, 1);
-        _store = store;
+        _outbox = outbox;
         _handlers = handlers.ToDictionary(h => h.Network, StringComparer.Ordinal);
         _options = options;
         _time = time;
@@ -150,7 +150,7 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
         try
         {
             await handler.HandleAsync(job, cancellationToken).ConfigureAwait(false);
-            _store.MarkDone(job.Id);
+            _outbox.MarkDone(job.Id);
             ChatMetrics.Answered(job.Network, _time.GetUtcNow() - job.AcceptedAt);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -160,7 +160,7 @@ public sealed partial class ChatJobQueue : IAsyncDisposable
         catch (Exception ex)
         {
             LogFailed(ex, job.Network, job.Id);
-            _store.MarkFailed(job.Id);
+            _outbox.MarkFailed(job.Id);
             ChatMetrics.Failed(job.Network, _time.GetUtcNow() - job.AcceptedAt);
             await ApologizeAsync(handler, job, cancellationToken).ConfigureAwait(false);
         }

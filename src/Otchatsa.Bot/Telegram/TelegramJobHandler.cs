@@ -22,7 +22,7 @@ public sealed partial class TelegramJobHandler(
     ITelegramBotClient bot,
     TelegramCalls calls,
     OtchatsaConversation conversation,
-    ChatStateStore store,
+    JobOutbox outbox,
     IOptions<TelegramOptions> options,
     TimeProvider time,
     ILogger<TelegramJobHandler> logger) : IChatJobHandler
@@ -161,10 +161,10 @@ public sealed partial class TelegramJobHandler(
         // Bot API has no idempotency key, so the only window in which a crash repeats a part is between Telegram
         // storing a message and this process committing that fact: one HTTP response plus one SQLite commit, nothing
         // else runs in between. A part in that window is sent again after the restart (at least once).
-        for (var i = store.SentParts(jobId); i < parts.Count; i++)
+        for (var i = outbox.SentParts(jobId); i < parts.Count; i++)
         {
             await parts[i]().ConfigureAwait(false);
-            store.SetSentParts(jobId, i + 1);
+            outbox.SetSentParts(jobId, i + 1);
         }
     }
 

@@ -24,7 +24,7 @@ public sealed class TelegramTokenRejectedException(Exception inner)
 /// </summary>
 public sealed partial class TelegramPoller(
     ITelegramBotClient bot,
-    ChatStateStore store,
+    JobOutbox outbox,
     ChatJobQueue queue,
     ChatRateLimiter limiter,
     OtchatsaConversation conversation,
@@ -65,8 +65,8 @@ public sealed partial class TelegramPoller(
         Identity = new TelegramBotIdentity(me.Id, me.Username ?? "");
         LogConnected(Identity.Username);
 
-        store.PurgeFinished(TimeSpan.FromDays(2));
-        var pending = store.PendingJobs(TelegramJobHandler.NetworkName);
+        outbox.PurgeFinished(TimeSpan.FromDays(2));
+        var pending = outbox.PendingJobs(TelegramJobHandler.NetworkName);
         if (pending.Count > 0)
         {
             LogResuming(pending.Count);
@@ -76,7 +76,7 @@ public sealed partial class TelegramPoller(
             await queue.EnqueueAsync(job, cancellationToken).ConfigureAwait(false);
         }
 
-        var offset = store.GetOffset(TelegramJobHandler.NetworkName);
+        var offset = outbox.GetOffset(TelegramJobHandler.NetworkName);
         var timeout = (int)options.Value.PollTimeout.TotalSeconds;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -88,7 +88,7 @@ public sealed partial class TelegramPoller(
                 continue;
             }
             offset = updates.Max(u => (long)u.Id) + 1;
-            var accepted = store.Accept(TelegramJobHandler.NetworkName, Intake(updates), offset);
+            var accepted = outbox.Accept(TelegramJobHandler.NetworkName, Intake(updates), offset);
             foreach (var job in accepted)
             {
                 await queue.EnqueueAsync(job, cancellationToken).ConfigureAwait(false);

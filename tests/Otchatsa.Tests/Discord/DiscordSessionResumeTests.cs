@@ -68,9 +68,9 @@ public sealed class DiscordSessionResumeTests : IDisposable
             await reached.Task.WaitAsync(Budget);
         } // stopped abruptly (cancelled shutdown): the blocked intake never stores the job
 
-        using (var store = ChatStateStore.Open(StatePath))
+        using (var db = StateDatabase.Open(StatePath))
         {
-            Assert.Equal((0, 1, 0), store.Counts(DiscordJobHandler.NetworkName)); // only the DM's job
+            Assert.Equal((0, 1, 0), new JobOutbox(db).Counts(DiscordJobHandler.NetworkName)); // only the DM's job
         }
         Assert.Empty(Posts(fake, Channel));
 
@@ -91,9 +91,9 @@ public sealed class DiscordSessionResumeTests : IDisposable
     {
         await using var fake = await FakeDiscordServer.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow - DiscordFrontEnd.ResumeWindow - TimeSpan.FromSeconds(1));
-        using (var store = ChatStateStore.Open(StatePath, time))
+        using (var db = StateDatabase.Open(StatePath, time))
         {
-            store.SaveGatewaySession(DiscordJobHandler.NetworkName, "old-session", $"ws://{fake.BaseUrl.Authority}/resume?v=10&encoding=json", 7);
+            new GatewaySessionStore(db).Save(DiscordJobHandler.NetworkName, "old-session", $"ws://{fake.BaseUrl.Authority}/resume?v=10&encoding=json", 7);
         }
 
         await using var bot = await DiscordHostRunner.StartAsync(fake, Settings);
@@ -109,9 +109,9 @@ public sealed class DiscordSessionResumeTests : IDisposable
     {
         await using var fake = await FakeDiscordServer.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using (var store = ChatStateStore.Open(StatePath, time))
+        using (var db = StateDatabase.Open(StatePath, time))
         {
-            store.SaveGatewaySession(DiscordJobHandler.NetworkName, "unknown-session", $"ws://{fake.BaseUrl.Authority}/resume?v=10&encoding=json", 7);
+            new GatewaySessionStore(db).Save(DiscordJobHandler.NetworkName, "unknown-session", $"ws://{fake.BaseUrl.Authority}/resume?v=10&encoding=json", 7);
         }
 
         var settings = Settings;

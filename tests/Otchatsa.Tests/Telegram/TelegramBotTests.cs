@@ -297,7 +297,8 @@ public sealed class TelegramBotTests
 
         Assert.Single(fake.Calls, c => c.Method == "sendMediaGroup" && c.Ok);
         Assert.Single(fake.Calls, c => c.Method == "sendMessage" && c.ChatId == User);
-        using var store = ChatStateStore.Open(Path.Combine(first.StateDir, "bot.db"));
+        using var db = StateDatabase.Open(Path.Combine(first.StateDir, "bot.db"));
+        var store = new JobOutbox(db);
         Assert.Equal(0, store.Counts("telegram").Pending);
         Assert.Equal(2, store.Counts("telegram").Done);
     }
