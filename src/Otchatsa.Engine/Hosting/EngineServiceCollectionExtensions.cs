@@ -41,14 +41,16 @@ public static class EngineServiceCollectionExtensions
 {
     /// <summary>
     /// The engine, once per container: <see cref="EngineOptions"/> bound from the <c>Otchatsa</c> section and
-    /// validated at start, and the <see cref="OtchatsaRuntime"/> opened from them on first use. Every host (worker, web
+    /// validated when first read (the worker reads them at start to report a bad configuration in one line; the web page
+    /// alone opens the runtime in the background and reports on /healthz), and the <see cref="OtchatsaRuntime"/> opened
+    /// from them on first use. Every host (worker, web
     /// page, CLI <c>web</c>) registers the engine through this; calling it again is harmless, and an
     /// <see cref="OtchatsaRuntime"/> registered before it is used as is.
     /// </summary>
     public static IServiceCollection AddOtchatsaEngine(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateOnStart();
+        services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>());
         services.TryAddSingleton(sp =>
         {
