@@ -71,7 +71,7 @@ public sealed class ReplyTests
             deferredBeforeWork = h.Fake.Requests.Any(r => r.Path.EndsWith("/callback", StringComparison.Ordinal))
                                  && h.Fake.CdnDownloads.Count == 0;
             var photo = await ctx.DownloadAsync(ctx.TargetMessage!.Attachments[0], ct);
-            Assert.Equal(SniffedImageFormat.Jpeg, photo.Format);
+            Assert.Equal("image/jpeg", photo.MediaType);
             await ctx.RespondAsync(NineItemReply(), ct);
         };
         await h.WaitReadyAsync();
@@ -269,7 +269,7 @@ public sealed class ReplyTests
     public async Task Attachments_are_refused_off_the_allow_list_over_the_size_cap_or_when_not_images()
     {
         await using var h = await DiscordHarness.StartAsync(o => o.MaxAttachmentBytes = 100, run: false);
-        var downloader = new AttachmentDownloader(new HttpClient(AttachmentDownloader.CreateDefaultHandler()), h.Options,
+        var downloader = new AttachmentDownloader(new HttpClient(AttachmentDownloader.CreateDefaultHandler()), h.Options, TestContentCheck.JpegOnly,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<AttachmentDownloader>.Instance);
         var text = h.Fake.AddCdnFile("attachments/1/notes.jpg", "just some text, not an image"u8.ToArray());
         var big = h.Fake.AddCdnFile("attachments/2/big.jpg", [.. Jpeg(1), .. new byte[200]]);
