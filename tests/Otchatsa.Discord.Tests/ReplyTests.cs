@@ -248,7 +248,7 @@ public sealed class ReplyTests
     [Fact]
     public async Task Embed_layout_falls_back_to_one_text_embed_and_nine_image_embeds_grouped_by_mall()
     {
-        await using var h = await DiscordHarness.StartAsync(o => o.ReplyLayout = ReplyLayout.Embeds);
+        await using var h = await DiscordHarness.StartAsync(o => o.ReplyLayout = DiscordReplyLayout.Embeds);
         h.Handlers.OnMessage = (ctx, ct) => ctx.ReplyAsync(NineItemReply(), ct);
         await h.WaitReadyAsync();
 
@@ -296,7 +296,7 @@ public sealed class ReplyTests
             Images = [new ReplyImage("../../etc/pass wd", Jpeg(1), "image/png"), new ReplyImage("a.jpg", Jpeg(2), "image/jpeg"), new ReplyImage("a.jpg", Jpeg(3), "image/jpeg")],
         };
 
-        var composed = ReplyComposer.Compose(reply, ReplyLayout.ComponentsV2);
+        var composed = ReplyComposer.Compose(reply, DiscordReplyLayout.ComponentsV2);
 
         Assert.Equal(["01-pass_wd.png", "02-a.jpg", "03-a.jpg"], composed.Files.Select(f => f.FileName));
     }
