@@ -61,12 +61,16 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
             loggerFactory.CreateLogger<GatewayClient>());
     }
 
-    /// <summary>Wires the bot on real sockets and HTTP; <paramref name="apiHandler"/> replaces the HTTP stack if given.</summary>
+    /// <summary>
+    /// Wires the bot on real sockets and HTTP; <paramref name="contentCheck"/> decides which attachments are images,
+    /// <paramref name="apiHandler"/> replaces the HTTP stack if given.
+    /// </summary>
     public static DiscordBot Create(
         DiscordClientOptions options,
         IReadOnlyList<ApplicationCommandProperties> commands,
         IDiscordMessageHandler? messageHandler,
         IDiscordInteractionHandler? interactionHandler,
+        AttachmentContentCheck contentCheck,
         ILoggerFactory? loggerFactory = null,
         TimeProvider? timeProvider = null,
         HttpMessageHandler? apiHandler = null)
@@ -81,7 +85,7 @@ public sealed partial class DiscordBot : IGatewayDispatchHandler
         var rest = new DiscordRestClient(options, new HttpClientRestRequestHandler(api), new RateLimitManager(timeProvider),
             timeProvider, loggerFactory.CreateLogger<DiscordRestClient>());
         var downloads = new HttpClient(AttachmentDownloader.CreateDefaultHandler()) { Timeout = TimeSpan.FromSeconds(30) };
-        var downloader = new AttachmentDownloader(downloads, options, loggerFactory.CreateLogger<AttachmentDownloader>());
+        var downloader = new AttachmentDownloader(downloads, options, contentCheck, loggerFactory.CreateLogger<AttachmentDownloader>());
         return new DiscordBot(options, commands, messageHandler, interactionHandler, rest, downloader,
             new ClientWebSocketConnectionProvider(), timeProvider, loggerFactory);
     }

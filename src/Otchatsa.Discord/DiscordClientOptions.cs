@@ -43,7 +43,7 @@ public sealed class DiscordClientOptions
     public string? CommandGuildId { get; set; }
 
     /// <summary>Components V2 (text + media gallery) or the classic embed layout.</summary>
-    public ReplyLayout ReplyLayout { get; set; } = ReplyLayout.ComponentsV2;
+    public DiscordReplyLayout ReplyLayout { get; set; } = DiscordReplyLayout.ComponentsV2;
 
     /// <summary>
     /// An interaction whose handler has not answered after this long is deferred automatically, so the 3 s
@@ -68,7 +68,7 @@ public sealed class DiscordClientOptions
 }
 
 /// <summary>How replies with images are laid out.</summary>
-public enum ReplyLayout
+public enum DiscordReplyLayout
 {
     /// <summary>Text Display + Media Gallery (flag 32768).</summary>
     ComponentsV2,

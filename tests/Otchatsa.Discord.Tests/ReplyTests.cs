@@ -71,7 +71,7 @@ public sealed class ReplyTests
             deferredBeforeWork = h.Fake.Requests.Any(r => r.Path.EndsWith("/callback", StringComparison.Ordinal))
                                  && h.Fake.CdnDownloads.Count == 0;
             var photo = await ctx.DownloadAsync(ctx.TargetMessage!.Attachments[0], ct);
-            Assert.Equal(SniffedImageFormat.Jpeg, photo.Format);
+            Assert.Equal("image/jpeg", photo.MediaType);
             await ctx.RespondAsync(NineItemReply(), ct);
         };
         await h.WaitReadyAsync();
@@ -248,7 +248,7 @@ public sealed class ReplyTests
     [Fact]
     public async Task Embed_layout_falls_back_to_one_text_embed_and_nine_image_embeds_grouped_by_mall()
     {
-        await using var h = await DiscordHarness.StartAsync(o => o.ReplyLayout = ReplyLayout.Embeds);
+        await using var h = await DiscordHarness.StartAsync(o => o.ReplyLayout = DiscordReplyLayout.Embeds);
         h.Handlers.OnMessage = (ctx, ct) => ctx.ReplyAsync(NineItemReply(), ct);
         await h.WaitReadyAsync();
 
@@ -269,7 +269,7 @@ public sealed class ReplyTests
     public async Task Attachments_are_refused_off_the_allow_list_over_the_size_cap_or_when_not_images()
     {
         await using var h = await DiscordHarness.StartAsync(o => o.MaxAttachmentBytes = 100, run: false);
-        var downloader = new AttachmentDownloader(new HttpClient(AttachmentDownloader.CreateDefaultHandler()), h.Options,
+        var downloader = new AttachmentDownloader(new HttpClient(AttachmentDownloader.CreateDefaultHandler()), h.Options, TestContentCheck.JpegOnly,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<AttachmentDownloader>.Instance);
         var text = h.Fake.AddCdnFile("attachments/1/notes.jpg", "just some text, not an image"u8.ToArray());
         var big = h.Fake.AddCdnFile("attachments/2/big.jpg", [.. Jpeg(1), .. new byte[200]]);
@@ -296,7 +296,7 @@ public sealed class ReplyTests
             Images = [new ReplyImage("../../etc/pass wd", Jpeg(1), "image/png"), new ReplyImage("a.jpg", Jpeg(2), "image/jpeg"), new ReplyImage("a.jpg", Jpeg(3), "image/jpeg")],
         };
 
-        var composed = ReplyComposer.Compose(reply, ReplyLayout.ComponentsV2);
+        var composed = ReplyComposer.Compose(reply, DiscordReplyLayout.ComponentsV2);
 
         Assert.Equal(["01-pass_wd.png", "02-a.jpg", "03-a.jpg"], composed.Files.Select(f => f.FileName));
     }

@@ -51,7 +51,7 @@ public sealed class SessionCheckpointTests
         await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Help, interactionId: fresh));
 
         var handlers = new RecordingHandlers();
-        var next = DiscordBot.Create(h.Options, TestCommands.Build(DiscordHarness.TestStyles), handlers, handlers, h.Logs);
+        var next = DiscordBot.Create(h.Options, TestCommands.Build(DiscordHarness.TestStyles), handlers, handlers, TestContentCheck.JpegOnly, h.Logs);
         next.Gateway.RestoreSession(session, url, sequence);
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => next.RunAsync(stop.Token));

@@ -11,6 +11,16 @@ using Otchatsa.FakeDiscord;
 namespace Otchatsa.Discord.Tests;
 
 /// <summary>
+/// The host's attachment check as these tests supply it: the library's tests cover the protocol, not image formats
+/// (the engine's sniffer has its own tests), so JPEG's three magic bytes are enough.
+/// </summary>
+internal static class TestContentCheck
+{
+    public static string? JpegOnly(ReadOnlySpan<byte> content) =>
+        content.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]) ? "image/jpeg" : null;
+}
+
+/// <summary>
 /// A <see cref="FakeTimeProvider"/> that tells a test when the code under test starts waiting on it: every timer armed
 /// (by <c>Task.Delay</c>, a timed <c>CancellationTokenSource</c>, Polly) is recorded with its due time. A test waits until
 /// the code is parked on the clock for the expected span, then advances exactly that far — no sleeps, no guessing.
@@ -208,7 +218,7 @@ internal sealed class DiscordHarness : IAsyncDisposable
         configure?.Invoke(options);
         var harness = new DiscordHarness(fake, options);
         harness.Bot = DiscordBot.Create(options, TestCommands.Build(TestStyles),
-            harness.Handlers, harness.Handlers, harness.Logs, clock);
+            harness.Handlers, harness.Handlers, TestContentCheck.JpegOnly, harness.Logs, clock);
         if (run)
         {
             harness.Start();

@@ -15,6 +15,7 @@ using Otchatsa.Discord.Messages;
 using Otchatsa.Discord.Models;
 using Otchatsa.Discord;
 using Otchatsa.FakeDiscord;
+using Otchatsa.Imaging;
 
 var minutes = Arg("--minutes", 10.0);
 var seed = (int)Arg("--seed", 1.0);
@@ -42,7 +43,7 @@ var options = new DiscordClientOptions
 var handler = new SoakHandler(seed);
 var bot = DiscordBot.Create(options,
     OtchatsaCommands.Build([new("Romantic", "romantic"), new("Street", "street")], global: true),
-    null, handler, logs);
+    null, handler, ImageFormatSniffer.ChatPhotoMediaType, logs);
 using var stop = new CancellationTokenSource();
 var run = Task.Run(() => bot.RunAsync(stop.Token));
 await fake.WaitUntilAsync(() => fake.SessionActive, TimeSpan.FromSeconds(10), "first READY");

@@ -53,11 +53,11 @@ public sealed partial class DiscordChatHandler(
         switch (context.CommandName)
         {
             case OtchatsaCommands.Help:
-                await context.RespondAsync(DiscordReplies.From(conversation.AnswerCommand(new ChatCommand(ChatCommand.Help, ""), chatContext), ephemeral: true),
+                await context.RespondAsync(DiscordReplies.From(conversation.AnswerCommand(new ParsedCommand(ParsedCommand.Help, ""), chatContext), ephemeral: true),
                     cancellationToken).ConfigureAwait(false);
                 return;
             case OtchatsaCommands.Styles:
-                await context.RespondAsync(DiscordReplies.From(conversation.AnswerCommand(new ChatCommand(ChatCommand.Styles, ""), chatContext)),
+                await context.RespondAsync(DiscordReplies.From(conversation.AnswerCommand(new ParsedCommand(ParsedCommand.Styles, ""), chatContext)),
                     cancellationToken).ConfigureAwait(false);
                 return;
             case OtchatsaCommands.Style when context.GetAttachment(OtchatsaCommands.ImageOption) is { } image:
@@ -66,7 +66,7 @@ public sealed partial class DiscordChatHandler(
             case OtchatsaCommands.Style:
                 // A lookup renders a small collage; the library's auto-defer covers a slow render.
                 var name = context.GetString(OtchatsaCommands.NameOption) ?? "";
-                await context.RespondAsync(DiscordReplies.From(conversation.AnswerCommand(new ChatCommand(ChatCommand.Style, name), chatContext)),
+                await context.RespondAsync(DiscordReplies.From(conversation.AnswerCommand(new ParsedCommand(ParsedCommand.Style, name), chatContext)),
                     cancellationToken).ConfigureAwait(false);
                 return;
             case OtchatsaCommands.FindSimilar:
@@ -80,7 +80,7 @@ public sealed partial class DiscordChatHandler(
                 await AnalyzeAsync(context, target, chatContext, cancellationToken).ConfigureAwait(false);
                 return;
             default:
-                await context.RespondAsync(DiscordReplies.From(conversation.AnswerCommand(new ChatCommand(context.CommandName, ""), chatContext), ephemeral: true),
+                await context.RespondAsync(DiscordReplies.From(conversation.AnswerCommand(new ParsedCommand(context.CommandName, ""), chatContext), ephemeral: true),
                     cancellationToken).ConfigureAwait(false);
                 return;
         }

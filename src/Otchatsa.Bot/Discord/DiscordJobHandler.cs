@@ -44,7 +44,7 @@ public sealed partial class DiscordJobHandler(
         var reply = request.Action switch
         {
             DiscordAction.AnalyzePhoto => await AnalyzeAsync(request.Photo!, context, cancellationToken).ConfigureAwait(false),
-            DiscordAction.Command => conversation.AnswerCommand(new ChatCommand(request.CommandName ?? "", request.CommandArgument ?? ""), context),
+            DiscordAction.Command => conversation.AnswerCommand(new ParsedCommand(request.CommandName ?? "", request.CommandArgument ?? ""), context),
             DiscordAction.NotAnImage => conversation.Problem(PhotoProblem.NotAnImage, context.Language),
             DiscordAction.TooLarge => conversation.Problem(PhotoProblem.TooLarge, context.Language),
             DiscordAction.Busy => conversation.Busy(TimeSpan.FromSeconds(request.RetryAfterSeconds ?? 1), context.Language),

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using System.Text.Json;
 using Otchatsa.Bot.Hosting;
 using Otchatsa.Bot.Jobs;
 
@@ -38,8 +37,6 @@ public sealed record DiscordRequest(
     string? CommandArgument = null,
     double? RetryAfterSeconds = null)
 {
-    private static JsonSerializerOptions Json => JobPayloadJson.Options;
-
     /// <summary>Answered through an interaction (PATCH @original) rather than a channel message.</summary>
     [JsonIgnore]
     public bool IsInteraction => InteractionToken is not null;
@@ -48,10 +45,9 @@ public sealed record DiscordRequest(
     [JsonIgnore]
     public string UpdateKey => IsInteraction ? "i:" + InteractionId : "m:" + MessageId;
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JobPayloadJson.Serialize(this);
 
-    public static DiscordRequest FromJson(string json) =>
-        JsonSerializer.Deserialize<DiscordRequest>(json, Json) ?? throw new JsonException("Empty Discord job payload.");
+    public static DiscordRequest FromJson(string json) => JobPayloadJson.Deserialize<DiscordRequest>(json, "Discord");
 
     // A record's generated ToString would print the interaction token; nothing should ever log it.
     public override string ToString() => $"DiscordRequest {{ Action = {Action}, Key = {UpdateKey} }}";

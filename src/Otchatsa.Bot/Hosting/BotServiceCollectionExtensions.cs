@@ -17,6 +17,7 @@ using Otchatsa.Discord.Rest.RateLimits;
 using Otchatsa.Discord.Rest;
 using Otchatsa.Discord;
 using Otchatsa.Hosting;
+using Otchatsa.Imaging;
 using Otchatsa.Recommending;
 using Otchatsa.Styles;
 using Telegram.Bot;
@@ -107,6 +108,7 @@ public static class BotServiceCollectionExtensions
         services.TryAddSingleton(sp => new AttachmentDownloader(
             new HttpClient(AttachmentDownloader.CreateDefaultHandler()) { Timeout = TimeSpan.FromSeconds(30) },
             sp.GetRequiredService<DiscordClientOptions>(),
+            ImageFormatSniffer.ChatPhotoMediaType,
             sp.GetRequiredService<ILogger<AttachmentDownloader>>()));
         services.AddSingleton<DiscordLiveInteractions>();
         services.AddSingleton<DiscordJobHandler>();

@@ -43,7 +43,7 @@ public sealed partial class TelegramJobHandler(
         var reply = request.Action switch
         {
             TelegramAction.AnalyzePhoto => await AnalyzeAsync(request, context, cancellationToken).ConfigureAwait(false),
-            TelegramAction.Command => conversation.AnswerCommand(new ChatCommand(request.CommandName ?? "", request.CommandArgument ?? ""), context),
+            TelegramAction.Command => conversation.AnswerCommand(new ParsedCommand(request.CommandName ?? "", request.CommandArgument ?? ""), context),
             TelegramAction.NotAnImage => conversation.Problem(PhotoProblem.NotAnImage, lang),
             TelegramAction.TooLarge => conversation.Problem(PhotoProblem.TooLarge, lang),
             TelegramAction.Busy => conversation.Busy(TimeSpan.FromSeconds(request.RetryAfterSeconds ?? 1), lang),

@@ -51,7 +51,7 @@ public sealed partial class TelegramPoller(
                 await bot.DeleteWebhook(cancellationToken: ct).ConfigureAwait(false);
                 var user = await bot.GetMe(ct).ConfigureAwait(false);
                 await bot.SetMyCommands(
-                    ChatCommand.Known.Select(c => new BotCommand { Command = c.Name, Description = c.Description }),
+                    ParsedCommand.Known.Select(c => new BotCommand { Command = c.Name, Description = c.Description }),
                     cancellationToken: ct).ConfigureAwait(false);
                 return user;
             }

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using System.Text.Json;
 using Otchatsa.Bot.Hosting;
 using Otchatsa.Bot.Jobs;
 
@@ -33,10 +32,7 @@ public sealed record TelegramRequest(
     string? CommandArgument = null,
     double? RetryAfterSeconds = null)
 {
-    private static JsonSerializerOptions Json => JobPayloadJson.Options;
+    public string ToJson() => JobPayloadJson.Serialize(this);
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
-
-    public static TelegramRequest FromJson(string json) =>
-        JsonSerializer.Deserialize<TelegramRequest>(json, Json) ?? throw new JsonException("Empty Telegram job payload.");
+    public static TelegramRequest FromJson(string json) => JobPayloadJson.Deserialize<TelegramRequest>(json, "Telegram");
 }

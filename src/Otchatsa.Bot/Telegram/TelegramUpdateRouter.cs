@@ -28,7 +28,7 @@ public static class TelegramUpdateRouter
             return null;
         }
         var request = new TelegramRequest(TelegramAction.Text, message.Chat.Id, from.Id, message.Id, isGroup, from.LanguageCode);
-        var parse = ChatCommand.TryParse(message.Text ?? message.Caption, me.Username, out var command);
+        var parse = ParsedCommand.TryParse(message.Text ?? message.Caption, me.Username, out var command);
         if (parse == CommandParse.ForAnotherBot)
         {
             return null;
@@ -57,7 +57,7 @@ public static class TelegramUpdateRouter
         var repliesToBot = message.ReplyToMessage?.From?.Id == me.Id;
         if (own is not null || message.Document is not null)
         {
-            var addressed = (isCommand && command.Name == ChatCommand.Style) || mentioned || repliesToBot;
+            var addressed = (isCommand && command.Name == ParsedCommand.Style) || mentioned || repliesToBot;
             if (!addressed)
             {
                 return null;
@@ -72,9 +72,9 @@ public static class TelegramUpdateRouter
     }
 
     /// <summary><c>/style</c> with no argument as a reply to a photo analyses that photo.</summary>
-    private static TelegramRequest CommandOrRepliedPhoto(TelegramRequest request, ChatCommand command, Message message, long maxPhotoBytes)
+    private static TelegramRequest CommandOrRepliedPhoto(TelegramRequest request, ParsedCommand command, Message message, long maxPhotoBytes)
     {
-        if (command.Name == ChatCommand.Style && command.Argument.Length == 0 && message.ReplyToMessage is { } replied)
+        if (command.Name == ParsedCommand.Style && command.Argument.Length == 0 && message.ReplyToMessage is { } replied)
         {
             if (Attachment(replied) is { } photo)
             {

@@ -53,24 +53,24 @@ public sealed class OtchatsaConversation(OtchatsaRuntime runtime, IChatPreferenc
 
     /// <summary>Answers a command meant for the bot. <c>/style</c> without an argument gives its usage; a front end that
     /// sees it as a reply to a photo calls <see cref="AnswerPhoto"/> instead.</summary>
-    public ChatReply AnswerCommand(ChatCommand command, ChatContext context)
+    public ChatReply AnswerCommand(ParsedCommand command, ChatContext context)
     {
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(context);
         var lang = context.Language;
         switch (command.Name)
         {
-            case ChatCommand.Start:
+            case ParsedCommand.Start:
                 return ChatReply.Plain(ReplyKind.Help, ChatTexts.Greeting(lang) + "\n\n" + ChatTexts.Help(lang));
-            case ChatCommand.Help:
+            case ParsedCommand.Help:
                 return ChatReply.Plain(ReplyKind.Help, ChatTexts.Help(lang));
-            case ChatCommand.Styles:
+            case ParsedCommand.Styles:
                 return ListStyles(lang);
-            case ChatCommand.Style:
+            case ParsedCommand.Style:
                 return command.Argument.Length == 0
                     ? ChatReply.Plain(ReplyKind.Help, ChatTexts.StyleUsage(lang))
                     : LookUpStyle(command.Argument, lang);
-            case ChatCommand.Lang:
+            case ParsedCommand.Lang:
                 if (!ChatLanguages.TryParse(command.Argument, out var chosen))
                 {
                     return ChatReply.Plain(ReplyKind.Language, ChatTexts.LanguageUsage(lang));

@@ -74,7 +74,7 @@ internal sealed class ConsoleChat(OtchatsaConversation conversation, ChatKey cha
     {
         var lang = conversation.LanguageFor(chat, null);
         var context = new ChatContext(chat, lang, saveDirectory is null ? ReplyLayout.Album : ReplyLayout.Collage);
-        switch (Conversation.ChatCommand.TryParse(line, null, out var command))
+        switch (ParsedCommand.TryParse(line, null, out var command))
         {
             case CommandParse.ForThisBot:
                 return conversation.AnswerCommand(command, context);

@@ -20,11 +20,17 @@ public sealed class AttachmentRejectedException(AttachmentRejection reason, stri
     public AttachmentRejection Reason { get; } = reason;
 }
 
-/// <summary>A downloaded, sniffed image.</summary>
+/// <summary>
+/// The host's decision on downloaded bytes: the media type of an image it accepts, or <see langword="null"/> to refuse
+/// them. The library knows the protocol, not image formats; the worker supplies the engine's sniffer.
+/// </summary>
+public delegate string? AttachmentContentCheck(ReadOnlySpan<byte> content);
+
+/// <summary>A downloaded image the host's <see cref="AttachmentContentCheck"/> accepted.</summary>
 /// <param name="Content">The bytes.</param>
-/// <param name="Format">What the bytes are.</param>
+/// <param name="MediaType">What the check said the bytes are.</param>
 /// <param name="FileName">The attachment's file name.</param>
-public sealed record DownloadedImage(byte[] Content, SniffedImageFormat Format, string FileName);
+public sealed record DownloadedImage(byte[] Content, string MediaType, string FileName);
 
 /// <summary>
 /// Downloads attachment images safely: only https from allow-listed hosts (plain http only for loopback test
@@ -35,17 +41,20 @@ public sealed partial class AttachmentDownloader
 {
     private readonly HttpClient _httpClient;
     private readonly DiscordClientOptions _options;
+    private readonly AttachmentContentCheck _contentCheck;
     private readonly ILogger _logger;
     private readonly HashSet<string> _hosts;
 
     /// <summary>
     /// Creates the downloader; <paramref name="httpClient"/> must not follow redirects (see
-    /// <see cref="CreateDefaultHandler"/>).
+    /// <see cref="CreateDefaultHandler"/>); <paramref name="contentCheck"/> decides which downloaded bytes are images.
     /// </summary>
-    public AttachmentDownloader(HttpClient httpClient, DiscordClientOptions options, ILogger<AttachmentDownloader> logger)
+    public AttachmentDownloader(
+        HttpClient httpClient, DiscordClientOptions options, AttachmentContentCheck contentCheck, ILogger<AttachmentDownloader> logger)
     {
         _httpClient = httpClient;
         _options = options;
+        _contentCheck = contentCheck;
         _logger = logger;
         _hosts = new HashSet<string>(options.AttachmentHosts.Select(h => h.Trim().ToLowerInvariant()), StringComparer.Ordinal);
     }
@@ -65,7 +74,7 @@ public sealed partial class AttachmentDownloader
         && (uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback))
         && string.IsNullOrEmpty(uri.UserInfo);
 
-    /// <summary>Downloads <paramref name="attachment"/> and checks that it is an image.</summary>
+    /// <summary>Downloads <paramref name="attachment"/> and has the host's check confirm that it is an image.</summary>
     /// <exception cref="AttachmentRejectedException">The attachment is not acceptable.</exception>
     public async Task<DownloadedImage> DownloadImageAsync(DiscordAttachment attachment, CancellationToken cancellationToken)
     {
@@ -106,14 +115,14 @@ public sealed partial class AttachmentDownloader
             }
 
             var bytes = await ReadCappedAsync(response.Content, cap, cancellationToken).ConfigureAwait(false);
-            var format = ImageSniffer.Sniff(bytes);
-            if (format == SniffedImageFormat.Unknown)
+            var mediaType = _contentCheck(bytes);
+            if (mediaType is null)
             {
                 LogRejected(_logger, attachment.Id, AttachmentRejection.NotAnImage);
                 throw new AttachmentRejectedException(AttachmentRejection.NotAnImage, "The attachment is not a JPEG, PNG, GIF or WebP image.");
             }
 
-            return new DownloadedImage(bytes, format, attachment.Filename);
+            return new DownloadedImage(bytes, mediaType, attachment.Filename);
         }
     }
 

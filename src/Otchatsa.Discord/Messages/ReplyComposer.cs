@@ -25,15 +25,15 @@ public static class ReplyComposer
     public const int MaxFiles = 10;
 
     /// <summary>Builds the message for <paramref name="layout"/>.</summary>
-    public static ComposedMessage Compose(DiscordReply reply, ReplyLayout layout)
+    public static ComposedMessage Compose(DiscordReply reply, DiscordReplyLayout layout)
     {
-        var images = reply.Images.Take(layout == ReplyLayout.ComponentsV2 ? MaxFiles : MaxFiles - 1).ToArray();
+        var images = reply.Images.Take(layout == DiscordReplyLayout.ComponentsV2 ? MaxFiles : MaxFiles - 1).ToArray();
         var names = UniqueFileNames(images);
         var files = images.Select((image, i) => new RestFile(names[i], image.Content, image.ContentType)).ToArray();
         var attachments = names.Select((name, i) => new AttachmentReference(i, name)).ToArray();
         var ephemeral = reply.Ephemeral ? MessageFlags.Ephemeral : MessageFlags.None;
 
-        if (layout == ReplyLayout.ComponentsV2)
+        if (layout == DiscordReplyLayout.ComponentsV2)
         {
             var components = new List<MessageComponent> { new TextDisplayComponent(Truncate(reply.Text, MaxTextDisplayLength)) };
             if (images.Length > 0)

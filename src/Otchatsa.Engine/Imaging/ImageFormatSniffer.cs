@@ -3,7 +3,7 @@ using System.Text;
 namespace Otchatsa.Imaging;
 
 /// <summary>What the first bytes of a file say it is.</summary>
-internal enum SniffedFormat
+public enum SniffedFormat
 {
     Unknown,
 
@@ -35,13 +35,28 @@ internal enum SniffedFormat
 /// Classifies data by magic bytes before any codec sees it. Skia's own detection is too permissive for untrusted
 /// input: its WBMP header is two zero bytes plus two size bytes, so checked here, any binary blob starting
 /// <c>00 00 41 42</c> "decodes" as a 65×66 picture. WBMP is therefore not accepted at all. Knowing the format also
-/// lets the refusal message be specific.
+/// lets the refusal message be specific. This is the one copy of the format rule: the chat front ends take their
+/// "is this a photo?" answer from <see cref="ChatPhotoMediaType"/>.
 /// </summary>
-internal static class ImageFormatSniffer
+public static class ImageFormatSniffer
 {
     private static readonly string[] HeifBrands = ["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1", "mif2"];
     private static readonly string[] AvifBrands = ["avif", "avis"];
 
+    /// <summary>
+    /// The media type of a photo a chat front end accepts before it is decoded (JPEG, PNG, GIF or WebP), or
+    /// <see langword="null"/> when the bytes are none of those.
+    /// </summary>
+    public static string? ChatPhotoMediaType(ReadOnlySpan<byte> data) => Sniff(data) switch
+    {
+        SniffedFormat.Jpeg => "image/jpeg",
+        SniffedFormat.Png => "image/png",
+        SniffedFormat.Gif => "image/gif",
+        SniffedFormat.Webp => "image/webp",
+        _ => null,
+    };
+
+    /// <summary>What <paramref name="d"/> starts with.</summary>
     public static SniffedFormat Sniff(ReadOnlySpan<byte> d)
     {
         if (d.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]))

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Otchatsa.Imaging;
+using Otchatsa.Numerics;
 using Otchatsa.Vision;
 using SkiaSharp;
 

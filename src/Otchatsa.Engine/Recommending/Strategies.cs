@@ -1,6 +1,6 @@
 using Otchatsa.Catalog;
+using Otchatsa.Numerics;
 using Otchatsa.Styles;
-using Otchatsa.Vision;
 
 namespace Otchatsa.Recommending;
 

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Otchatsa.Catalog;
+using Otchatsa.Numerics;
 using Otchatsa.Pipeline;
 using SkiaSharp;
 

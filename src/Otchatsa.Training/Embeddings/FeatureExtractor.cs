@@ -1,5 +1,6 @@
 using Otchatsa.Catalog;
 using Otchatsa.Imaging;
+using Otchatsa.Numerics;
 using Otchatsa.Pipeline;
 using Otchatsa.Vision;
 using SkiaSharp;

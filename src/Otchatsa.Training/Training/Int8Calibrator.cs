@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Otchatsa.Catalog;
 using Otchatsa.Imaging;
 using Otchatsa.Indexing;
+using Otchatsa.Numerics;
 using Otchatsa.Pipeline;
 using Otchatsa.Vision;
 using SkiaSharp;

@@ -264,7 +264,7 @@ public static class StyleHeadTrainer
         {
             var u = new float[dims];
             System.Numerics.Tensors.TensorPrimitives.Subtract(means[k], centre, u);
-            Vision.VectorMath.Normalize(u);
+            Numerics.VectorMath.Normalize(u);
             double shift = 0;
             for (var d = 0; d < dims; d++)
             {
@@ -296,7 +296,7 @@ public static class StyleHeadTrainer
         }
         foreach (var p in prototypes)
         {
-            Vision.VectorMath.Normalize(p);
+            Numerics.VectorMath.Normalize(p);
         }
         return prototypes;
     }

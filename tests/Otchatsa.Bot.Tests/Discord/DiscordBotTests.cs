@@ -23,6 +23,20 @@ public sealed class DiscordBotTests
 
     private static byte[] Photo => File.ReadAllBytes(DemoIndex.QueryImage);
 
+    [Fact]
+    public void A_job_payload_keeps_its_stored_json_so_old_state_files_still_load()
+    {
+        // Written by earlier versions into the job table; the bytes must not change and must read back.
+        const string stored = """{"action":"AnalyzePhoto","channelId":"500000000000000001","userId":"600000000000000009","guildId":"400000000000000001","messageId":"700000000000000001","photo":{"id":"800000000000000001","filename":"look.png","url":"https://cdn.discordapp.com/attachments/1/2/look.png?ex=1\u0026is=2","size":2048,"contentType":"image/png"},"retryAfterSeconds":2.5}""";
+        var request = new DiscordRequest(DiscordAction.AnalyzePhoto, Channel, "600000000000000009", Guild, MessageId: "700000000000000001",
+            Photo: new DiscordPhoto("800000000000000001", "look.png", "https://cdn.discordapp.com/attachments/1/2/look.png?ex=1&is=2", 2048, "image/png"),
+            RetryAfterSeconds: 2.5);
+
+        Assert.Equal(stored, request.ToJson());
+        Assert.Equal(request, DiscordRequest.FromJson(stored));
+        Assert.Equal("Empty Discord job payload.", Assert.Throws<System.Text.Json.JsonException>(() => DiscordRequest.FromJson("null")).Message);
+    }
+
     private static JsonObject PhotoMessage(FakeDiscordServer fake, JsonObject author, bool mention, string? guild = Guild)
     {
         var photo = Photo;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Otchatsa.Bot.State;
+using Otchatsa.Bot.Telegram;
 using Otchatsa.Conversation;
 using Otchatsa.FakeTelegram;
 using Otchatsa.Tests.Support;
@@ -19,6 +20,18 @@ public sealed class TelegramBotTests
     // ankle boots: the one right answer lists malls, demo-shoes first.
     private static bool IsAnswerText(RecordedCall c) =>
         c.Text.Contains("Malls with this vibe", StringComparison.Ordinal) && c.Text.Contains("1. demo-shoes", StringComparison.Ordinal);
+
+    [Fact]
+    public void A_job_payload_keeps_its_stored_json_so_old_state_files_still_load()
+    {
+        // Written by earlier versions into the job table; the bytes must not change and must read back.
+        const string stored = """{"action":"AnalyzePhoto","chatId":-100777,"userId":501,"messageId":7,"isGroup":true,"languageCode":"ko","fileId":"AgAD","fileSize":1234}""";
+        var request = new TelegramRequest(TelegramAction.AnalyzePhoto, Group, User, 7, true, "ko", "AgAD", 1234);
+
+        Assert.Equal(stored, request.ToJson());
+        Assert.Equal(request, TelegramRequest.FromJson(stored));
+        Assert.Equal("Empty Telegram job payload.", Assert.Throws<System.Text.Json.JsonException>(() => TelegramRequest.FromJson("null")).Message);
+    }
 
     [Fact]
     public async Task A_private_photo_gets_an_album_of_nine_and_a_text_with_the_style_and_mall_buttons()

@@ -19,11 +19,11 @@ public sealed class ConversationTests
     [InlineData("/", CommandParse.NotACommand, null, null)]
     public void Commands_are_parsed_with_the_bot_suffix_checked(string text, CommandParse expected, string? name, string? argument)
     {
-        var parse = ChatCommand.TryParse(text, "otchatsa_bot", out var command);
+        var parse = ParsedCommand.TryParse(text, "otchatsa_bot", out var command);
         Assert.Equal(expected, parse);
         if (name is not null)
         {
-            Assert.Equal(new ChatCommand(name, argument!), command);
+            Assert.Equal(new ParsedCommand(name, argument!), command);
         }
     }
 
@@ -75,17 +75,17 @@ public sealed class ConversationTests
     public void Styles_are_listed_by_parent_and_lang_is_remembered_per_chat()
     {
         var conversation = NewConversation();
-        var list = conversation.AnswerCommand(new ChatCommand("styles", ""), new ChatContext(Chat, ChatLanguage.En));
+        var list = conversation.AnswerCommand(new ParsedCommand("styles", ""), new ChatContext(Chat, ChatLanguage.En));
         Assert.Contains("Feminine (페미닌): ", list.Text, StringComparison.Ordinal);
         Assert.Contains("Romantic (로맨틱)", list.Text, StringComparison.Ordinal);
 
-        var set = conversation.AnswerCommand(new ChatCommand("lang", "ko"), new ChatContext(Chat, ChatLanguage.En));
+        var set = conversation.AnswerCommand(new ParsedCommand("lang", "ko"), new ChatContext(Chat, ChatLanguage.En));
         Assert.Contains("한국어", set.Text, StringComparison.Ordinal);
         Assert.Equal(ChatLanguage.Ko, conversation.LanguageFor(Chat, "en"));
         Assert.Equal(ChatLanguage.En, conversation.LanguageFor(new ChatKey("test", "2"), "en-US"));
         Assert.Equal(ChatLanguage.Ko, conversation.LanguageFor(new ChatKey("test", "3"), "ko"));
 
-        var unknown = conversation.AnswerCommand(new ChatCommand("style", "no-such-style"), new ChatContext(Chat, ChatLanguage.En));
+        var unknown = conversation.AnswerCommand(new ParsedCommand("style", "no-such-style"), new ChatContext(Chat, ChatLanguage.En));
         Assert.Contains("I don't know a style called 'no-such-style'", unknown.Text, StringComparison.Ordinal);
     }
 
@@ -93,7 +93,7 @@ public sealed class ConversationTests
     public void Styles_lists_all_23_with_the_examples_the_head_learnt_from()
     {
         var info = (Otchatsa.Styles.IStyleHeadInfo)DemoIndex.Runtime.Recommender.Classifier;
-        var list = NewConversation().AnswerCommand(new ChatCommand("styles", ""), new ChatContext(Chat, ChatLanguage.En)).Text;
+        var list = NewConversation().AnswerCommand(new ParsedCommand("styles", ""), new ChatContext(Chat, ChatLanguage.En)).Text;
 
         Assert.Contains("Styles I can recognise (23 of 23)", list, StringComparison.Ordinal);
         foreach (var style in Otchatsa.Styles.StyleTaxonomy.All)
@@ -109,7 +109,7 @@ public sealed class ConversationTests
         var index = DemoIndex.Runtime.Index;
         foreach (var style in Otchatsa.Styles.StyleTaxonomy.All)
         {
-            var reply = conversation.AnswerCommand(new ChatCommand("style", style.NameKo), new ChatContext(Chat, ChatLanguage.En));
+            var reply = conversation.AnswerCommand(new ParsedCommand("style", style.NameKo), new ChatContext(Chat, ChatLanguage.En));
 
             Assert.Equal(ReplyKind.StyleLookup, reply.Kind);
             Assert.Contains(style.DescriptionEn, reply.Text, StringComparison.Ordinal);

@@ -223,6 +223,19 @@ public sealed class ImageDecoderTests(CorpusDirectory corpus) : IClassFixture<Co
         Assert.True(decoded > 0 && refused > 0, $"decoded {decoded}, refused {refused}");
     }
 
+    [Fact]
+    public void Chat_front_ends_accept_jpeg_png_gif_and_webp_attachments_only()
+    {
+        // The one rule the Discord library is handed by the worker: what chat accepts before decoding.
+        Assert.Equal("image/jpeg", ImageFormatSniffer.ChatPhotoMediaType(NoiseJpeg(8, 8, 1)));
+        Assert.Equal("image/png", ImageFormatSniffer.ChatPhotoMediaType(Encode(SKEncodedImageFormat.Png, 4, 4, c => c.Clear(Red))));
+        Assert.Equal("image/gif", ImageFormatSniffer.ChatPhotoMediaType(Gif(2, 2, [Red], [new byte[4]])));
+        Assert.Equal("image/webp", ImageFormatSniffer.ChatPhotoMediaType(Encode(SKEncodedImageFormat.Webp, 4, 4, c => c.Clear(Red))));
+        Assert.Null(ImageFormatSniffer.ChatPhotoMediaType(Bmp(2, 2, (_, _) => Red))); // the decoder reads BMP; chat never took it
+        Assert.Null(ImageFormatSniffer.ChatPhotoMediaType("just some text, not an image"u8));
+        Assert.Null(ImageFormatSniffer.ChatPhotoMediaType([0xFF, 0xD8]));
+    }
+
     private static byte[] Damage(byte[] original, Random random)
     {
         byte[] data = (byte[])original.Clone();

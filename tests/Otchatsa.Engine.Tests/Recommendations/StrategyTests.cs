@@ -1,7 +1,7 @@
 using Otchatsa.Catalog;
+using Otchatsa.Numerics;
 using Otchatsa.Recommending;
 using Otchatsa.Styles;
-using Otchatsa.Vision;
 
 namespace Otchatsa.Tests.Recommendations;
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.ML.OnnxRuntime;
 using Otchatsa.Catalog;
 using Otchatsa.Indexing;
+using Otchatsa.Numerics;
 using Otchatsa.OnnxFiles;
 using Otchatsa.Pipeline;
 using Otchatsa.Tests.Support;

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Otchatsa.Numerics;
 using Otchatsa.Pipeline;
 using Otchatsa.Vision;
 using SkiaSharp;

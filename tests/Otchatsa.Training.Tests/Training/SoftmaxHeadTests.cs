@@ -1,8 +1,8 @@
 using Otchatsa.Evaluation;
+using Otchatsa.Numerics;
 using Otchatsa.Recommending;
 using Otchatsa.Styles;
 using Otchatsa.Training;
-using Otchatsa.Vision;
 
 namespace Otchatsa.Tests.Training;
 

@@ -1,7 +1,7 @@
+using Otchatsa.Numerics;
 using Otchatsa.Recommending;
 using Otchatsa.Styles;
 using Otchatsa.Training;
-using Otchatsa.Vision;
 
 namespace Otchatsa.Tests.Training;
 

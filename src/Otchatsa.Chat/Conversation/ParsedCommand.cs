@@ -11,7 +11,7 @@ public enum CommandParse
 }
 
 /// <summary>A slash command: <see cref="Name"/> in lower case without the slash or <c>@bot</c>, the rest as <see cref="Argument"/>.</summary>
-public sealed record ChatCommand(string Name, string Argument)
+public sealed record ParsedCommand(string Name, string Argument)
 {
     public const string Start = "start";
     public const string Help = "help";
@@ -35,7 +35,7 @@ public sealed record ChatCommand(string Name, string Argument)
     /// Reads <paramref name="text"/> (a message text or photo caption). <c>/style@bot romantic</c> is for this bot only
     /// when the suffix equals <paramref name="botUsername"/> (case-insensitive); a bare <c>/style</c> is for every bot.
     /// </summary>
-    public static CommandParse TryParse(string? text, string? botUsername, out ChatCommand command)
+    public static CommandParse TryParse(string? text, string? botUsername, out ParsedCommand command)
     {
         command = null!;
         var trimmed = text?.TrimStart();
@@ -64,7 +64,7 @@ public sealed record ChatCommand(string Name, string Argument)
         {
             return CommandParse.NotACommand;
         }
-        command = new ChatCommand(head.ToLowerInvariant(), argument);
+        command = new ParsedCommand(head.ToLowerInvariant(), argument);
         return CommandParse.ForThisBot;
     }
 }

@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace Otchatsa.Vision;
+namespace Otchatsa.Numerics;
 
 /// <summary>Small vector helpers over <see cref="TensorPrimitives"/>.</summary>
 public static class VectorMath
