@@ -66,53 +66,20 @@ internal sealed partial class WebFrontEndService(
     IConfiguration configuration,
     WebRuntime runtime,
     ILoggerFactory loggerFactory,
-    ILogger<WebFrontEndService> logger) : IHostedService, IAsyncDisposable
+    ILogger<WebFrontEndService> logger) : EmbeddedWebApplication(loggerFactory)
 {
-    private WebApplication? _app;
-
-    /// <summary>The addresses Kestrel bound (with the real port when <c>Web:Urls</c> asked for port 0).</summary>
-    public IReadOnlyList<string> Urls => _app?.Urls.ToArray() ?? [];
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override WebApplication Build(Action<WebApplicationBuilder> useWorkerHost)
     {
         runtime.Start();
-        _app = WebFrontEnd.Build(configuration, builder =>
+        return WebFrontEnd.Build(configuration, builder =>
         {
-            builder.Logging.ClearProviders();
-            builder.Services.AddSingleton(loggerFactory);
+            useWorkerHost(builder);
             builder.Services.AddSingleton(runtime);
-            // The worker's host owns Ctrl+C and SIGTERM; a second console lifetime would stop the page on its own.
-            builder.Services.AddSingleton<IHostLifetime, OwnedByWorkerLifetime>();
         });
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
-        LogListening(string.Join(", ", _app.Urls));
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync().ConfigureAwait(false);
-            _app = null;
-        }
-    }
+    protected override void OnListening(string urls) => LogListening(urls);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Web: listening on {Urls}")]
     private partial void LogListening(string urls);
-}
-
-/// <summary>A lifetime that waits for nothing and stops when told: the outer host decides when the page stops.</summary>
-internal sealed class OwnedByWorkerLifetime : IHostLifetime
-{
-    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -15,6 +15,7 @@ using Otchatsa.Conversation;
 using Otchatsa.Discord.Rest;
 using Otchatsa.Discord;
 using Otchatsa.Hosting;
+using Otchatsa.Web;
 
 namespace Otchatsa.Bot.Hosting;
 
@@ -77,66 +78,35 @@ internal sealed partial class OperationsEndpointService(
     IOptions<MetricsOptions> options,
     WorkerHealthProbe probe,
     ILoggerFactory loggerFactory,
-    ILogger<OperationsEndpointService> logger) : IHostedService, IAsyncDisposable
+    ILogger<OperationsEndpointService> logger) : EmbeddedWebApplication(loggerFactory)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    private WebApplication? _app;
-
-    /// <summary>The bound addresses (the real port when the configuration asked for port 0).</summary>
-    public IReadOnlyList<string> Urls => _app?.Urls.ToArray() ?? [];
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override WebApplication Build(Action<WebApplicationBuilder> useWorkerHost)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Value.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory);
-        builder.Services.AddSingleton<IHostLifetime, NoConsoleLifetime>();
+        useWorkerHost(builder);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(ChatMetrics.MeterName, RetryMetrics.MeterName)
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
-        _app = builder.Build();
-        _app.MapPrometheusScrapingEndpoint("/metrics");
-        _app.MapGet("/healthz", (HttpContext http) =>
+        var app = builder.Build();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/healthz", (HttpContext http) =>
         {
             var health = probe.Check();
             http.Response.Headers.CacheControl = "no-store";
             return Results.Json(health, Json, statusCode: health.Status == "ok" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
-        LogListening(string.Join(", ", _app.Urls));
+        return app;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync().ConfigureAwait(false);
-            _app = null;
-        }
-    }
+    protected override void OnListening(string urls) => LogListening(urls);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Metrics: /metrics and /healthz on {Urls}")]
     private partial void LogListening(string urls);
-
-    /// <summary>The worker's host owns Ctrl+C and SIGTERM.</summary>
-    private sealed class NoConsoleLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }
