@@ -97,8 +97,18 @@ public sealed class OtchatsaConversation(OtchatsaRuntime runtime, IChatPreferenc
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(context);
         var lang = context.Language;
-        var rec = result.Recommendation;
         var text = new StringBuilder();
+        AppendVerdict(text, result, lang);
+        text.AppendLine();
+        var links = AppendMalls(text, result.Recommendation, lang);
+        var (images, collage) = Pictures(result, context.Layout);
+        return new ChatReply(ReplyKind.Recommendation, Clip(text.ToString().TrimEnd()), links, images, collage);
+    }
+
+    /// <summary>What the photo is: not an outfit / no person, then the style (or the candidates when unsure).</summary>
+    private static void AppendVerdict(StringBuilder text, RecommendResult result, ChatLanguage lang)
+    {
+        var rec = result.Recommendation;
         if (rec.NotAnOutfit)
         {
             text.AppendLine(ChatTexts.NotAnOutfit(lang));
@@ -107,81 +117,85 @@ public sealed class OtchatsaConversation(OtchatsaRuntime runtime, IChatPreferenc
         {
             text.AppendLine(ChatTexts.NoPerson(lang));
         }
-        if (rec.Style is { } top)
+        if (rec.Style is not { } top)
         {
-            if (rec.Unsure)
+            if (!rec.NotAnOutfit)
             {
-                // Not sure: name the two or three candidates, and the parent category when that is certain.
-                var candidates = rec.TopStyles.Where(s => s.Score > 0).Take(OutfitRecommender.TopStyleCount)
-                    .Select(s => $"{ChatTexts.Short(s.Style, lang)} {ChatTexts.Percent(s.Score)}");
-                text.AppendLine(ChatTexts.UnsureCandidates(string.Join(" · ", candidates), lang));
-                if (rec.Parent is { } parent)
-                {
-                    text.AppendLine(ChatTexts.SureParent(parent, lang));
-                }
+                text.AppendLine(ChatTexts.NoStyle(lang));
             }
-            else
-            {
-                text.AppendLine(ChatTexts.StyleLine(top.Style, top.Score, lang));
-                var others = rec.TopStyles.Skip(1).Where(s => s.Score > 0).ToArray();
-                if (others.Length > 0)
-                {
-                    text.AppendLine(ChatTexts.RunnerUps(
-                        string.Join(" · ", others.Select(s => $"{ChatTexts.Short(s.Style, lang)} {ChatTexts.Percent(s.Score)}")), lang));
-                }
-            }
+            return;
         }
-        else if (!rec.NotAnOutfit)
+        if (rec.Unsure)
         {
-            text.AppendLine(ChatTexts.NoStyle(lang));
+            // Not sure: name the two or three candidates, and the parent category when that is certain.
+            var candidates = rec.TopStyles.Where(s => s.Score > 0).Take(OutfitRecommender.TopStyleCount)
+                .Select(s => $"{ChatTexts.Short(s.Style, lang)} {ChatTexts.Percent(s.Score)}");
+            text.AppendLine(ChatTexts.UnsureCandidates(string.Join(" · ", candidates), lang));
+            if (rec.Parent is { } parent)
+            {
+                text.AppendLine(ChatTexts.SureParent(parent, lang));
+            }
+            return;
         }
-        text.AppendLine();
+        text.AppendLine(ChatTexts.StyleLine(top.Style, top.Score, lang));
+        var others = rec.TopStyles.Skip(1).Where(s => s.Score > 0).ToArray();
+        if (others.Length > 0)
+        {
+            text.AppendLine(ChatTexts.RunnerUps(
+                string.Join(" · ", others.Select(s => $"{ChatTexts.Short(s.Style, lang)} {ChatTexts.Percent(s.Score)}")), lang));
+        }
+    }
+
+    /// <summary>The three malls, ranked, each with why; returns their web links.</summary>
+    private static List<ChatLink> AppendMalls(StringBuilder text, Recommendation rec, ChatLanguage lang)
+    {
         var links = new List<ChatLink>();
         if (rec.Malls.Count == 0)
         {
             text.AppendLine(ChatTexts.NoMalls(lang));
+            return links;
         }
-        else
+        text.AppendLine(ChatTexts.MallsHeader(lang));
+        var rank = 1;
+        foreach (var mall in rec.Malls)
         {
-            text.AppendLine(ChatTexts.MallsHeader(lang));
-            var rank = 1;
-            foreach (var mall in rec.Malls)
+            var similarity = mall.Items.Count == 0 ? 0f : mall.Items.Average(i => i.Similarity);
+            text.AppendLine($"{rank++}. {mall.Mall.Name} — {ChatTexts.MallReason(rec.Style?.Style, mall.StyleShare, similarity, lang)}");
+            if (IsWebLink(mall.Mall.Url))
             {
-                var similarity = mall.Items.Count == 0 ? 0f : mall.Items.Average(i => i.Similarity);
-                text.AppendLine($"{rank++}. {mall.Mall.Name} — {ChatTexts.MallReason(rec.Style?.Style, mall.StyleShare, similarity, lang)}");
-                if (IsWebLink(mall.Mall.Url))
-                {
-                    links.Add(new ChatLink(mall.Mall.Name, mall.Mall.Url!));
-                }
+                links.Add(new ChatLink(mall.Mall.Name, mall.Mall.Url!));
             }
         }
+        return links;
+    }
 
+    /// <summary>The nine items: one 3×3 collage (groups) or separate captioned images (an album).</summary>
+    private (List<ChatImage> Images, ChatImage? Collage) Pictures(RecommendResult result, ReplyLayout layout)
+    {
+        var rec = result.Recommendation;
         var images = new List<ChatImage>();
-        ChatImage? collage = null;
-        if (context.Layout == ReplyLayout.Collage)
+        if (layout == ReplyLayout.Collage)
         {
-            if (rec.Malls.Any(m => m.Items.Count > 0))
+            if (!rec.Malls.Any(m => m.Items.Count > 0))
             {
-                var rendered = AnswerCollage.Render(Runtime.Index, result);
-                collage = new ChatImage(rendered.Bytes, "otchatsa.png", rendered.MediaType, null);
+                return (images, null);
             }
+            var rendered = AnswerCollage.Render(Runtime.Index, result);
+            return (images, new ChatImage(rendered.Bytes, "otchatsa.png", rendered.MediaType, null));
         }
-        else
+        var n = 0;
+        foreach (var mall in rec.Malls)
         {
-            var n = 0;
-            foreach (var mall in rec.Malls)
+            foreach (var item in mall.Items)
             {
-                foreach (var item in mall.Items)
+                n++;
+                if (Runtime.Index.Thumbnail(item.Item.Key) is { Length: > 0 } thumb)
                 {
-                    n++;
-                    if (Runtime.Index.Thumbnail(item.Item.Key) is { Length: > 0 } thumb)
-                    {
-                        images.Add(new ChatImage(thumb, $"item{n}.jpg", "image/jpeg", ItemCaption(mall, item)));
-                    }
+                    images.Add(new ChatImage(thumb, $"item{n}.jpg", "image/jpeg", ItemCaption(mall, item)));
                 }
             }
         }
-        return new ChatReply(ReplyKind.Recommendation, Clip(text.ToString().TrimEnd()), links, images, collage);
+        return (images, null);
     }
 
     private static string ItemCaption(MallMatch mall, ItemMatch item)
