@@ -28,7 +28,7 @@ public sealed class PersonSegmenter : IDisposable
 
     private readonly InferenceSession _session;
 
-    /// <summary>Where the build puts the model (Otchatsa.Core copies models/ next to the binaries).</summary>
+    /// <summary>Where the build puts the model (Otchatsa.Engine copies models/ next to the binaries).</summary>
     public static string DefaultModelPath => Path.Combine(AppContext.BaseDirectory, "models", "selfie_segmentation.onnx");
 
     /// <param name="modelPath">The ONNX model; <see cref="DefaultModelPath"/> when null.</param>

@@ -5,31 +5,6 @@ using System.Text;
 
 namespace Otchatsa.Tests.Catalog;
 
-/// <summary>A fresh directory under the system temp folder, deleted on dispose.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "otchatsa-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>
 /// A minimal HTTP/1.1 server on 127.0.0.1 with an OS-chosen port. Raw sockets rather than HttpListener so tests can
 /// misbehave on purpose: lie about Content-Length, stream forever, never answer.

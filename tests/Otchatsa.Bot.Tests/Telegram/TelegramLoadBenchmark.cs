@@ -8,7 +8,7 @@ namespace Otchatsa.Tests.Telegram;
 /// <summary>
 /// Load run, not a unit test: 200 photo updates from 50 users through the fake Bot API into the real worker.
 /// Runs only with <c>OTCHATSA_BENCH=1</c>:
-/// <c>OTCHATSA_BENCH=1 dotnet test tests/Otchatsa.Tests --filter TelegramLoadBenchmark --logger "console;verbosity=detailed"</c>.
+/// <c>OTCHATSA_BENCH=1 dotnet test tests/Otchatsa.Bot.Tests --filter TelegramLoadBenchmark --logger "console;verbosity=detailed"</c>.
 /// </summary>
 public sealed class TelegramLoadBenchmark(ITestOutputHelper output)
 {

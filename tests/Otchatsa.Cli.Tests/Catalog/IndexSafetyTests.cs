@@ -12,7 +12,7 @@ public sealed class IndexSafetyTests : IDisposable
     public static TheoryData<string> CrashPoints => new(AtomicDirectory.CommitSteps);
 
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
-    private readonly TempDirectory _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

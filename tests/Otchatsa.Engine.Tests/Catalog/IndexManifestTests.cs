@@ -1,10 +1,11 @@
 using Otchatsa.Catalog;
+using Otchatsa.Tests.Support;
 
 namespace Otchatsa.Tests.Catalog;
 
 public sealed class IndexManifestTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

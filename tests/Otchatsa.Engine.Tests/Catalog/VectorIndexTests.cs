@@ -1,11 +1,12 @@
 using Otchatsa.Catalog;
+using Otchatsa.Tests.Support;
 
 namespace Otchatsa.Tests.Catalog;
 
 public sealed class VectorIndexTests : IDisposable
 {
     private const int Dims = 8;
-    private readonly TempDirectory _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using Otchatsa.Catalog;
 using Otchatsa.Indexing;
+using Otchatsa.Tests.Support;
 
 namespace Otchatsa.Tests.Catalog;
 
@@ -19,7 +20,7 @@ public sealed class CatalogImageFetcherTests : IDisposable
         MaxRetries = 2,
     };
 
-    private readonly TempDirectory _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

@@ -1,12 +1,13 @@
 using System.Text;
 using Otchatsa.Catalog;
 using Otchatsa.Indexing;
+using Otchatsa.Tests.Support;
 
 namespace Otchatsa.Tests.Catalog;
 
 public sealed class CatalogManifestTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 
