@@ -47,6 +47,10 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [Description("Photos whose inputs time the bare network (fp32 and int8, batch 1 and 4). Default 50; 0 skips.")]
         public int Raw { get; init; } = 50;
 
+        [CommandOption("--candidates <N>")]
+        [Description("Photos whose four inputs time ways of running one photo's batch of 4 (int8), side by side. Default 0 (skipped).")]
+        public int Candidates { get; init; }
+
         [CommandOption("--build <CSV>")]
         [Description("Also build an index of this whole catalog (into a temporary folder, deleted after).")]
         public string? Build { get; init; }
@@ -87,6 +91,10 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             if (settings.Raw > 0)
             {
                 Bare(engine, photos.Take(settings.Raw).ToArray(), embedP50, cancellationToken);
+            }
+            if (settings.Candidates > 0)
+            {
+                BatchCandidates.Run(engine, photos.Take(settings.Candidates).ToArray(), cancellationToken);
             }
             if (settings.Build is not null)
             {
