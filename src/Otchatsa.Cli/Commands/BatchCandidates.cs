@@ -97,7 +97,6 @@ internal static class BatchCandidates
             // way, in a new random order per block (a fixed cycle made one way always follow another: measured, a bias of
             // up to 30 % between two identical sessions). A fresh copy of the current session is the control.
             const int Block = 4;
-            var blockCount = 0;
             var shuffle = new Random(13);
             using var process = Process.GetCurrentProcess();
             var cpuMs = ways.ToDictionary(w => w.Name, _ => 0.0);
@@ -176,7 +175,6 @@ internal static class BatchCandidates
                     }
                 }
                 photosRun += block.Count;
-                blockCount++;
                 block.Clear();
             }
             var index = photosRun;
