@@ -6,6 +6,7 @@
 //   dotnet build src/Otchatsa.Bot -c Release
 //   dotnet run --project tools/Otchatsa.KillSoak -c Release -- [--photos 120] [--seed 1] [--minutes 10]
 //       [--index index/demo] [--query index/demo-catalog/query.png] [--worker PATH] [--json out.json]
+//       [--min-uptime 1] [--max-uptime 8] [--keep (state file and worker log)] [--log-level Warning (Otchatsa.*)]
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
