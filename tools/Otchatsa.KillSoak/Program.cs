@@ -284,7 +284,8 @@ var neverStoredWindows = discordSent.Where(m => !stored.Contains("m:" + m.Id))
     .Select(m => kills.Where(k => k >= m.Ticks).Select(k => (k - m.Ticks) / 10_000.0).DefaultIfEmpty(double.NaN).Min()).ToList();
 var dcReplies = discordSent.Count(m => created.ContainsKey(m.Id));
 
-// Each repeated part in full: when every copy reached the fake, which worker run was live, and the job's stored row.
+// Each repeated part in full: when every copy reached the fake, the latest worker start before it, the SIGKILLs around
+// it, and the job's worker log lines.
 var t0 = startTicks[0];
 string At(long ticks) => ((ticks - t0) / 10_000_000.0).ToString("F3", CultureInfo.InvariantCulture) + " s"
     + new DateTime(ticks, DateTimeKind.Utc).ToString(" (HH:mm:ss.fff)", CultureInfo.InvariantCulture);
@@ -293,7 +294,7 @@ foreach (var (kind, groups) in new[] { ("album", albums), ("text", texts) })
 {
     foreach (var (replyTo, copies) in groups.Where(g => g.Value.Count > 1))
     {
-        var all = calls.Where(c => ReplyTo(c) == replyTo).Select(c => $"{c.Method} {c.Status} at {At(c.Ticks)} (run {RunAt(c.Ticks)})");
+        var all = calls.Where(c => ReplyTo(c) == replyTo).Select(c => $"{c.Method} {c.Status} at {At(c.Ticks)} (run {RunAt(c.Ticks)} started)");
         var killsNear = kills.Where(k => k >= copies[0].Ticks - 20_000_000 && k <= copies[^1].Ticks).Select(At);
         Console.WriteLine($"Repeated {kind} for message {replyTo} (chat {copies[0].ChatId}): {string.Join("; ", all)}; SIGKILLs in between: {string.Join(", ", killsNear)}");
         lock (logLock)
