@@ -6,6 +6,7 @@
 //   dotnet build src/Otchatsa.Bot -c Release
 //   dotnet run --project tools/Otchatsa.KillSoak -c Release -- [--photos 120] [--seed 1] [--minutes 10]
 //       [--index index/demo] [--query index/demo-catalog/query.png] [--worker PATH] [--json out.json]
+//       [--min-uptime 1] [--max-uptime 8] [--keep (state file and worker log)] [--log-level Warning (Otchatsa.*)]
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -58,6 +59,9 @@ var clock = Stopwatch.StartNew();
 var telegramSent = new List<int>();              // source message ids
 var discordSent = new List<(string Id, string Channel, long Ticks)>();
 var kills = new List<long>();                     // UTC ticks of each SIGKILL
+var startTicks = new List<long>();                // UTC ticks of each worker start
+var commits = new List<Commit>();                 // the worker's "part k sent and recorded" lines (under logLock)
+var jobLines = new List<(long Chat, string Line)>(); // every Telegram job log line, by chat (under logLock)
 long lastKillTicks = 0;
 var starts = 0;
 var lastDispatch = DateTime.UtcNow;
@@ -91,9 +95,17 @@ Process StartWorker()
     env["Discord__Gateway__ReconnectBaseDelay"] = "00:00:00.200";
     env["Discord__Gateway__ReconnectMaxDelay"] = "00:00:02";
     env["Logging__LogLevel__Default"] = "Warning";
+    env["Logging__LogLevel__Otchatsa"] = Text("--log-level") ?? "Warning";
+    // Each reply part's commit, timestamped: matched below to the fake's record of the request.
+    env["Logging__LogLevel__Otchatsa.Bot.Telegram.TelegramJobHandler"] = "Debug";
+    env["Logging__Console__FormatterName"] = "simple";
+    env["Logging__Console__FormatterOptions__SingleLine"] = "true";
+    env["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+    env["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true";
     env["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
     var process = Process.Start(info)!;
     var n = ++starts;
+    startTicks.Add(DateTime.UtcNow.Ticks);
     void Write(string? line)
     {
         if (line is not null)
@@ -103,6 +115,16 @@ Process StartWorker()
                 if (!logClosed)
                 {
                     log.WriteLine($"[run {n}] {line}");
+                }
+                if (CommitLine().Match(line) is { Success: true } m)
+                {
+                    var at = DateTime.UtcNow.Date + TimeSpan.ParseExact(m.Groups[1].Value, @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture);
+                    commits.Add(new Commit(n, at.Ticks, long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture),
+                        long.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture), line));
+                }
+                if (JobLine().Match(line) is { Success: true } j)
+                {
+                    jobLines.Add((long.Parse(j.Groups[1].Value, CultureInfo.InvariantCulture), $"[run {n}] {line}"));
                 }
             }
         }
@@ -232,9 +254,21 @@ var tgDupTexts = texts.Values.Sum(t => Math.Max(0, t.Count - 1));
 var tgApologies = texts.Values.Sum(t => t.Count(c => c.Text.Contains("went wrong", StringComparison.Ordinal)));
 var tgAnswers = texts.Values.Sum(t => t.Count(c => c.Text.Contains("Malls with this vibe", StringComparison.Ordinal) || c.Text.Contains("no matching malls", StringComparison.Ordinal)));
 
-// For each repeated part: how long before the next SIGKILL its first copy was recorded by the fake.
+// For each repeated part: how long before the SIGKILL of the worker that sent it its first copy was recorded by the
+// fake. Negative: recorded after that kill — the request was already written when the worker died, and the fake (as
+// Telegram would) still created the message. The sender is the run whose getMe came last before the copy: when a kill
+// lies between that getMe and the copy, that run was already dead, and measuring to the next kill would report the
+// next run's uptime instead (the "3.2 s" of an earlier run).
 List<double> WindowsMs(IEnumerable<List<RecordedCall>> groups) => groups.Where(g => g.Count > 1)
-    .Select(g => kills.Where(k => k >= g[0].Ticks).Select(k => (k - g[0].Ticks) / 10_000.0).DefaultIfEmpty(double.NaN).Min())
+    .Select(g =>
+    {
+        var copy = g[0].Ticks;
+        var senderStarted = calls.Where(c => c.Method == "getMe" && c.Ticks <= copy).Select(c => c.Ticks).DefaultIfEmpty(0).Max();
+        var killedBefore = kills.Where(k => k <= copy).DefaultIfEmpty(0).Max();
+        return killedBefore > senderStarted
+            ? (killedBefore - copy) / 10_000.0
+            : kills.Where(k => k >= copy).Select(k => (k - copy) / 10_000.0).DefaultIfEmpty(double.NaN).Min();
+    })
     .ToList();
 var albumWindows = WindowsMs(albums.Values);
 var textWindows = WindowsMs(texts.Values);
@@ -250,26 +284,73 @@ var neverStoredWindows = discordSent.Where(m => !stored.Contains("m:" + m.Id))
     .Select(m => kills.Where(k => k >= m.Ticks).Select(k => (k - m.Ticks) / 10_000.0).DefaultIfEmpty(double.NaN).Min()).ToList();
 var dcReplies = discordSent.Count(m => created.ContainsKey(m.Id));
 
-string Ms(List<double> windows) => windows.Count == 0 ? "" : $" (first copy {string.Join(", ", windows.Select(w => w.ToString("F0", CultureInfo.InvariantCulture)))} ms before a SIGKILL)";
+// Each repeated part in full: when every copy reached the fake, the latest worker start before it, the SIGKILLs around
+// it, and the job's worker log lines.
+var t0 = startTicks[0];
+string At(long ticks) => ((ticks - t0) / 10_000_000.0).ToString("F3", CultureInfo.InvariantCulture) + " s"
+    + new DateTime(ticks, DateTimeKind.Utc).ToString(" (HH:mm:ss.fff)", CultureInfo.InvariantCulture);
+int RunAt(long ticks) => startTicks.Count(s => s <= ticks);
+foreach (var (kind, groups) in new[] { ("album", albums), ("text", texts) })
+{
+    foreach (var (replyTo, copies) in groups.Where(g => g.Value.Count > 1))
+    {
+        var all = calls.Where(c => ReplyTo(c) == replyTo).Select(c => $"{c.Method} {c.Status} at {At(c.Ticks)} (run {RunAt(c.Ticks)} started)");
+        var killsNear = kills.Where(k => k >= copies[0].Ticks - 20_000_000 && k <= copies[^1].Ticks).Select(At);
+        Console.WriteLine($"Repeated {kind} for message {replyTo} (chat {copies[0].ChatId}): {string.Join("; ", all)}; SIGKILLs in between: {string.Join(", ", killsNear)}");
+        lock (logLock)
+        {
+            foreach (var (_, line) in jobLines.Where(l => l.Chat == copies[0].ChatId))
+            {
+                Console.WriteLine("  " + line);
+            }
+        }
+    }
+}
+
+// The at-least-once window, measured: for each committed part, from the fake's record of the request (Telegram has
+// the message) to the worker's log line written right after committing it (ms resolution, one clock).
+List<double> commitWindows;
+lock (logLock)
+{
+    var sends = calls.Where(c => c.Ok && c.Method is "sendMediaGroup" or "sendMessage" or "sendPhoto").ToList();
+    var measured = commits
+        .Select(k => (Commit: k, Ms: sends.Where(c => c.ChatId == k.Chat && c.Ticks <= k.Ticks + 10_000).Select(c => (k.Ticks - c.Ticks) / 10_000.0).DefaultIfEmpty(double.NaN).Min()))
+        .Where(w => !double.IsNaN(w.Ms)).Select(w => (w.Commit, Ms: Math.Max(0, w.Ms))).ToList();
+    commitWindows = measured.Select(w => w.Ms).Order().ToList();
+    // The widest windows, with the worker's age and whether the part was that process's first send.
+    foreach (var (k, ms) in measured.OrderByDescending(w => w.Ms).Take(5))
+    {
+        var firstOfRun = commits.Where(c => c.Run == k.Run).MinBy(c => c.Ticks) == k;
+        Console.WriteLine($"  window {ms:F0} ms: job {k.Job} part {k.Part}, run {k.Run} {(k.Ticks - startTicks[k.Run - 1]) / 10_000_000.0:F1} s after its start"
+                          + (firstOfRun ? ", the run's first committed part" : ""));
+    }
+}
+double Quantile(double q) => commitWindows.Count == 0 ? double.NaN : commitWindows[(int)Math.Min(commitWindows.Count - 1, Math.Floor(q * commitWindows.Count))];
+var commitSummary = new { parts = commitWindows.Count, medianMs = Quantile(0.5), p99Ms = Quantile(0.99), maxMs = commitWindows.Count == 0 ? double.NaN : commitWindows[^1] };
+
+string Ms(List<double> windows) => windows.Count == 0 ? "" : $" (first copy {string.Join(", ", windows.Select(w => w.ToString("F0", CultureInfo.InvariantCulture)))} ms before its sender's SIGKILL; negative: after it)";
 Console.WriteLine($"Kill run, seed {seed}: {telegramSent.Count + discordSent.Count} photos ({telegramSent.Count} Telegram, {discordSent.Count} Discord), "
                   + $"{kills.Count} SIGKILLs, {starts} worker starts, {clock.Elapsed.TotalSeconds:F0} s, finished: {finished}");
 Console.WriteLine($"Telegram: {telegramSent.Count - tgLost}/{telegramSent.Count} answered ({tgAnswers} answers, {tgApologies} apologies), {tgLost} lost; "
                   + $"albums repeated {tgDupAlbums}{Ms(albumWindows)}, texts repeated {tgDupTexts}{Ms(textWindows)}");
 Console.WriteLine($"Discord: {dcAccepted}/{discordSent.Count} stored, {dcReplies} replied, {dcLost} lost after storing, {dcDup} duplicated; "
-                  + $"{posts - discord.CreatedMessages.Count} reply POSTs deduplicated by nonce; {dcNeverStored} events reached a worker killed before it stored them{Ms(neverStoredWindows).Replace("first copy", "dispatched", StringComparison.Ordinal)}; "
+                  + $"{posts - discord.CreatedMessages.Count} reply POSTs deduplicated by nonce; {dcNeverStored} events reached a worker killed before it stored them{(neverStoredWindows.Count == 0 ? "" : $" (dispatched {string.Join(", ", neverStoredWindows.Select(w => w.ToString("F0", CultureInfo.InvariantCulture)))} ms before a SIGKILL)")}; "
                   + $"gateway: {discord.IdentifyCount} identifies, {discord.ResumeCount} resumes");
-Console.WriteLine($"Worker log: {logPath} (removed when the run passes)");
+Console.WriteLine($"Telegram at-least-once window (request recorded by the fake → part committed by the worker): {commitSummary.parts} parts, "
+                  + $"median {commitSummary.medianMs:F0} ms, p99 {commitSummary.p99Ms:F0} ms, max {commitSummary.maxMs:F0} ms");
+Console.WriteLine($"Worker log: {logPath} (removed when the run passes with nothing repeated, unless --keep)");
 if (jsonOut is not null)
 {
     await File.WriteAllTextAsync(jsonOut, JsonSerializer.Serialize(new
     {
         seed, photos = telegramSent.Count + discordSent.Count, kills = kills.Count, starts, seconds = Math.Round(clock.Elapsed.TotalSeconds), finished,
-        telegram = new { sent = telegramSent.Count, lost = tgLost, answers = tgAnswers, apologies = tgApologies, repeatedAlbums = tgDupAlbums, repeatedTexts = tgDupTexts, albumWindowsMs = albumWindows, textWindowsMs = textWindows },
+        telegram = new { sent = telegramSent.Count, lost = tgLost, answers = tgAnswers, apologies = tgApologies, repeatedAlbums = tgDupAlbums, repeatedTexts = tgDupTexts, albumWindowsMs = albumWindows, textWindowsMs = textWindows, commitWindow = commitSummary },
         discord = new { sent = discordSent.Count, stored = dcAccepted, replied = dcReplies, lostAfterStoring = dcLost, duplicated = dcDup, dedupedPosts = posts - discord.CreatedMessages.Count, neverStored = dcNeverStored, neverStoredWindowsMs = neverStoredWindows, identifies = discord.IdentifyCount, resumes = discord.ResumeCount },
     }, new JsonSerializerOptions { WriteIndented = true }));
 }
 var passed = finished && tgLost == 0 && dcLost == 0;
-if (passed)
+// A repeated part keeps the worker log too: the evidence of why is in it.
+if (passed && tgDupAlbums + tgDupTexts + dcDup == 0 && !args.Contains("--keep"))
 {
     // Nothing to look into: leave no state behind (a failed run keeps its state file and worker log).
     lock (logLock)
@@ -288,3 +369,14 @@ string? Text(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefau
 
 [DllImport("libc", SetLastError = true)]
 static extern int kill(int pid, int signal);
+
+internal sealed record Commit(int Run, long Ticks, long Job, long Chat, int Part, string Line);
+
+internal static partial class Program
+{
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\d\d:\d\d:\d\d\.\d{3}) dbug: Otchatsa\.Bot\.Telegram\.TelegramJobHandler\[\d+\] Telegram job (\d+) in chat (-?\d+): part (\d+) of \d+ sent and recorded")]
+    private static partial System.Text.RegularExpressions.Regex CommitLine();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Telegram job \d+ in chat (-?\d+)")]
+    private static partial System.Text.RegularExpressions.Regex JobLine();
+}

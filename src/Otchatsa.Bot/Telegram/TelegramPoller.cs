@@ -66,6 +66,7 @@ public sealed partial class TelegramPoller(
         LogConnected(Identity.Username);
 
         outbox.PurgeFinished(TimeSpan.FromDays(2));
+        TelegramJobHandler.WarmUpReplyPath(outbox);
         var pending = outbox.PendingJobs(TelegramJobHandler.NetworkName);
         if (pending.Count > 0)
         {
