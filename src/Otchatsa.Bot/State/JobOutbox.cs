@@ -99,16 +99,22 @@ public sealed class JobOutbox(StateDatabase database)
 
     public void MarkDone(long jobId) => Finish(jobId, Done);
 
+    /// <summary>How many of a job's reply messages were sent (0 when none).</summary>
+    public int SentParts(long jobId) => Progress(jobId).Sent;
+
     /// <summary>
-    /// How many messages of a job's reply were already sent: a reply is several messages (album, then text), and a
-    /// retry or a restart after a partial send must not repeat the part the user already has.
+    /// How many of a job's reply messages were sent, and how many the reply had when they were (null when nothing was
+    /// sent, or for a job stored before this was recorded).
     /// </summary>
-    public int SentParts(long jobId) => database.Run(db =>
+    public (int Sent, int? Of) Progress(long jobId) => database.Run(db =>
     {
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT sent_parts FROM jobs WHERE id = $id";
+        cmd.CommandText = "SELECT sent_parts, reply_parts FROM jobs WHERE id = $id";
         cmd.Parameters.AddWithValue("$id", jobId);
-        return cmd.ExecuteScalar() is long parts ? (int)parts : 0;
+        using var reader = cmd.ExecuteReader();
+        return reader.Read()
+            ? ((int)reader.GetInt64(0), reader.IsDBNull(1) ? null : (int?)reader.GetInt64(1))
+            : (0, null);
     });
 
     /// <summary>Records that the first <paramref name="parts"/> messages of a job's reply were sent.</summary>
@@ -118,6 +124,17 @@ public sealed class JobOutbox(StateDatabase database)
         cmd.CommandText = "UPDATE jobs SET sent_parts = $p WHERE id = $id";
         cmd.Parameters.AddWithValue("$id", jobId);
         cmd.Parameters.AddWithValue("$p", parts);
+        return cmd.ExecuteNonQuery();
+    });
+
+    /// <summary>Records that the first <paramref name="parts"/> of a reply of <paramref name="of"/> messages were sent.</summary>
+    public void SetSentParts(long jobId, int parts, int of) => database.Run(db =>
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "UPDATE jobs SET sent_parts = $p, reply_parts = $of WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", jobId);
+        cmd.Parameters.AddWithValue("$p", parts);
+        cmd.Parameters.AddWithValue("$of", of);
         return cmd.ExecuteNonQuery();
     });
 

@@ -95,6 +95,11 @@ public sealed class StateDatabase : IDisposable
         {
             Execute(db, "ALTER TABLE jobs ADD COLUMN sent_parts INTEGER NOT NULL DEFAULT 0");
         }
+        if (!HasColumn(db, "jobs", "reply_parts"))
+        {
+            // How many parts the reply had when its first part was sent (null for jobs stored before this column).
+            Execute(db, "ALTER TABLE jobs ADD COLUMN reply_parts INTEGER");
+        }
     }
 
     private static bool HasColumn(SqliteConnection db, string table, string column)

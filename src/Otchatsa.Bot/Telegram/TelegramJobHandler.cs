@@ -161,12 +161,19 @@ public sealed partial class TelegramJobHandler(
         // Bot API has no idempotency key, so the only window in which a crash repeats a part is between Telegram
         // storing a message and this process committing that fact: one HTTP response plus one SQLite commit, nothing
         // else runs in between. A part in that window is sent again after the restart (at least once).
-        var first = outbox.SentParts(jobId);
+        // A resumed job recomputes its reply. If that reply has another shape than the one partly sent (the photo could
+        // not be downloaded again after its album went out), skipping by position would drop the new answer: send it whole.
+        var (first, of) = outbox.Progress(jobId);
+        if (first > 0 && of is { } before && before != parts.Count)
+        {
+            LogReplyChanged(jobId, request.ChatId, first, before, parts.Count);
+            first = 0;
+        }
         LogSending(jobId, request.ChatId, first + 1, parts.Count);
         for (var i = first; i < parts.Count; i++)
         {
             await parts[i]().ConfigureAwait(false);
-            outbox.SetSentParts(jobId, i + 1);
+            outbox.SetSentParts(jobId, i + 1, parts.Count);
             LogPartSent(jobId, request.ChatId, i + 1, parts.Count);
         }
     }
@@ -196,9 +203,12 @@ public sealed partial class TelegramJobHandler(
         var album = System.Text.Json.JsonSerializer.Serialize(new ApiResponse<Message[]> { Ok = true, Result = [sample, sample] }, JsonBotAPI.Options);
         var parsed = System.Text.Json.JsonSerializer.Deserialize<ApiResponse<Message>>(one, JsonBotAPI.Options)?.Result is null ? 0 : 1;
         parsed += System.Text.Json.JsonSerializer.Deserialize<ApiResponse<Message[]>>(album, JsonBotAPI.Options)?.Result is { Length: 2 } ? 1 : 0;
-        outbox.SetSentParts(0, 0); // ids start at 1: no row
+        outbox.SetSentParts(0, 0, 0); // ids start at 1: no row
         return parsed;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram job {JobId} in chat {ChatId}: {Sent} of {Before} parts were sent before a restart, the reply now has {Now}; sending it whole")]
+    private partial void LogReplyChanged(long jobId, long chatId, int sent, int before, int now);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Telegram job {JobId} in chat {ChatId}: sending from part {Next} of {Parts}")]
     private partial void LogSending(long jobId, long chatId, int next, int parts);

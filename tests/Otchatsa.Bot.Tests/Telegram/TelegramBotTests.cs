@@ -317,6 +317,37 @@ public sealed class TelegramBotTests
     }
 
     [Fact]
+    public async Task A_resumed_job_whose_reply_changed_after_its_album_went_out_still_gets_its_answer()
+    {
+        using var stateDir = new TempFolder("otchatsa-bot-tests-");
+        await using var fake = await FakeTelegramApi.StartAsync();
+        fake.Hold("sendMessage");
+        var first = await BotHostRunner.StartAsync(fake, stateDir.Path);
+        fake.Enqueue(fake.PhotoMessage(User, User, Photo));
+        // The album is out and recorded as part 1 of 2; the text is in flight when the worker dies.
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMediaGroup" && c.Ok), what: "the album");
+        var state = Path.Combine(stateDir.Path, "bot.db");
+        await fake.WaitForAsync(_ =>
+        {
+            using var db = StateDatabase.Open(state);
+            return new JobOutbox(db).PendingJobs("telegram") is [var job] && new JobOutbox(db).Progress(job.Id) == (1, 2);
+        }, what: "part 1 of 2 recorded");
+        await first.AbortAsync();
+        first.Host.Dispose();
+        fake.Release("sendMessage");
+
+        // After the restart the photo can no longer be downloaded: the reply is now one text, not the album's second part.
+        fake.DownloadStatus = 404;
+        await using var second = await BotHostRunner.StartAsync(fake, stateDir.Path);
+        await fake.WaitForAsync(calls => calls.Any(c => c.Method == "sendMessage" && c.ChatId == User && c.Ok), what: "the resumed answer");
+        await second.StopAsync();
+
+        Assert.Single(fake.Calls, c => c.Method == "sendMediaGroup" && c.Ok);
+        var text = Assert.Single(fake.Calls, c => c.Method == "sendMessage" && c.ChatId == User && c.Ok);
+        Assert.Contains("couldn't download", text.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_rejected_token_stops_the_worker_with_a_non_zero_exit_code()
     {
         await using var fake = await FakeTelegramApi.StartAsync();
