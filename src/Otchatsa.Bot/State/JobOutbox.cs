@@ -117,16 +117,6 @@ public sealed class JobOutbox(StateDatabase database)
             : (0, null);
     });
 
-    /// <summary>Records that the first <paramref name="parts"/> messages of a job's reply were sent.</summary>
-    public void SetSentParts(long jobId, int parts) => database.Run(db =>
-    {
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "UPDATE jobs SET sent_parts = $p WHERE id = $id";
-        cmd.Parameters.AddWithValue("$id", jobId);
-        cmd.Parameters.AddWithValue("$p", parts);
-        return cmd.ExecuteNonQuery();
-    });
-
     /// <summary>Records that the first <paramref name="parts"/> of a reply of <paramref name="of"/> messages were sent.</summary>
     public void SetSentParts(long jobId, int parts, int of) => database.Run(db =>
     {

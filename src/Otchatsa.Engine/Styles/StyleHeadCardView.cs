@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Otchatsa.Styles;
 
 /// <summary>
@@ -9,8 +7,6 @@ namespace Otchatsa.Styles;
 /// </summary>
 public sealed record StyleHeadCardView
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public required string EmbeddingView { get; init; }
 
     public required int Dims { get; init; }
@@ -21,7 +17,5 @@ public sealed record StyleHeadCardView
     public static string PathFor(string onnxPath) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(onnxPath))!, Path.GetFileNameWithoutExtension(onnxPath) + ".card.json");
 
-    public static StyleHeadCardView Load(string path) =>
-        JsonSerializer.Deserialize<StyleHeadCardView>(File.ReadAllText(path), Json)
-        ?? throw new InvalidDataException($"'{path}' is not a style head card.");
+    public static StyleHeadCardView Load(string path) => Pipeline.ModelCardFile.Load<StyleHeadCardView>(path, "a style head card");
 }

@@ -50,7 +50,7 @@ public sealed class StateStoreTests
                 var store = new JobOutbox(db);
                 id = store.Accept("t", [new NewChatJob("1", "c", "{}")], 2).Single().Id;
                 Assert.Equal(0, store.SentParts(id));
-                store.SetSentParts(id, 1);
+                store.SetSentParts(id, 1, of: 2);
             }
             using var again = StateDatabase.Open(path);
             Assert.Equal(1, new JobOutbox(again).SentParts(id));

@@ -18,7 +18,7 @@ public sealed class ReplyPathWarmUpTests
         using var db = StateDatabase.Open(folder.File("s.db"));
         var outbox = new JobOutbox(db);
         var jobs = outbox.Accept("telegram", [new NewChatJob("1", "c", "{}"), new NewChatJob("2", "c", "{}")], 3);
-        outbox.SetSentParts(jobs[0].Id, 1);
+        outbox.SetSentParts(jobs[0].Id, 1, of: 2);
 
         Assert.Equal(2, TelegramJobHandler.WarmUpReplyPath(outbox));
 
