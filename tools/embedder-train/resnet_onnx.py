@@ -143,7 +143,7 @@ class Embedder(nn.Module):
         z = self.trunk(x)
         if self.projection is not None:
             z = self.projection(F.normalize(z, dim=1))
-        return z.reshape(x.shape[0], DIMS, 1, 1)
+        return z.reshape(-1, DIMS, 1, 1)  # -1: the engine runs the graph with a symbolic batch
 
 
 def export_onnx(embedder, path):
@@ -153,6 +153,13 @@ def export_onnx(embedder, path):
         torch.onnx.export(embedder, dummy, path, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           opset_version=13, do_constant_folding=True)
     model = onnx.load(path)
+    # The final Reshape keeps the batch dynamic (-1), so shape inference leaves the output's dims unknown: declare the
+    # package's [1, 512, 1, 1] (the engine makes the batch symbolic in memory, as for the package's file).
+    out_dims = model.graph.output[0].type.tensor_type.shape.dim
+    del out_dims[:]
+    for d in (1, DIMS, 1, 1):
+        out_dims.add().dim_value = d
+    onnx.save(model, path)
     onnx.checker.check_model(model)
     shape = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]
     (i,), (o,) = model.graph.input, model.graph.output

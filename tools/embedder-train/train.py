@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resnet_onnx as R  # noqa: E402
+import stage as S  # noqa: E402
 
 NUGET = os.path.join(os.environ.get("NUGET_PACKAGES") or os.path.expanduser("~/.nuget/packages"),
                      "microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels")
@@ -98,14 +99,16 @@ def read_unit(path, dims):
     return vectors
 
 
-def load_data(paths, holdout_fold):
-    """Samples: (photo, condition) with the 4 unit vectors of its served views; condition 0 = as sent, 1 = on
-    another photo's backdrop. Photos whose product is in the held-out fold of any manifest are left out (a product
-    may recur across manifests), and so are other-background samples whose backdrop is a held-out photo."""
+def load_data(paths, holdout_fold, pixels=None):
+    """Samples: (photo, condition, vectors or pixel key); condition 0 = as sent, 1 = on another photo's backdrop.
+    From the cache (pixels None): the 4 unit vectors of the served views; the other-background condition exists for
+    every third photo (the evaluation's). From the pixels (pixels: read_pixels' index): every photo in both
+    conditions. Photos whose product is in the held-out fold of any manifest are left out (a product may recur
+    across manifests), and so are other-background samples whose backdrop is a held-out photo."""
     photos, meta = [], []
     for m, path in enumerate(paths):
         d = json.load(open(path, encoding="utf-8"))
-        units = {u: read_unit(os.path.join(d["cache"], d["units"][u] + ".bin"), d["dims"]) for u in UNITS}
+        units = {} if pixels is not None else {u: read_unit(os.path.join(d["cache"], d["units"][u] + ".bin"), d["dims"]) for u in UNITS}
         for p in d["photos"]:
             p["manifest"] = m
             p["units"] = units
@@ -113,12 +116,19 @@ def load_data(paths, holdout_fold):
         meta.append({"file": path, "sha256": sha256(path), "manifest": d["manifest"], "manifest_sha256": d["manifest_sha256"],
                      "models_key": d["models_key"], "folds": d["folds"], "seed": d["seed"], "photos": len(d["photos"])})
     held = {p["group"] for p in photos if holdout_fold is not None and p["fold"] == holdout_fold}
+    other = ("swap_key", "swap_backdrop_fold") if pixels is not None else ("other_key", "backdrop_fold")
     samples, missing = [], 0
     for p in photos:
         if p["group"] in held:
             continue
-        for cond, key in ((0, p["key"]), (1, p.get("other_key"))):
-            if key is None or (cond == 1 and holdout_fold is not None and p.get("backdrop_fold") == holdout_fold):
+        for cond, key in ((0, p["key"]), (1, p.get(other[0]))):
+            if key is None or (cond == 1 and holdout_fold is not None and p.get(other[1]) == holdout_fold):
+                continue
+            if pixels is not None:
+                if key not in pixels:
+                    missing += 1
+                    continue
+                samples.append((p, cond, key))
                 continue
             vecs = [p["units"][u].get(key) for u in UNITS]
             if any(v is None for v in vecs):
@@ -126,7 +136,8 @@ def load_data(paths, holdout_fold):
                 continue
             samples.append((p, cond, np.stack(vecs)))
     if missing:
-        log(f"warning: {missing} photos are not in the cache (run `otchatsa embedder data` again)")
+        log(f"warning: {missing} samples are not in the " + ("pixels files" if pixels is not None else
+                                                              "cache (run `otchatsa embedder data` again)"))
     return photos, samples, held, meta
 
 
@@ -147,7 +158,8 @@ def tensors(samples):
         cols["has_garments"].append(bool(g))
         cols["fold"].append(p["fold"])
     t = {k: torch.tensor(v) for k, v in cols.items()}
-    t["units"] = torch.from_numpy(np.stack([v for _, _, v in samples]))  # N x 4 x 512, unit vectors
+    if samples and not isinstance(samples[0][2], str):
+        t["units"] = torch.from_numpy(np.stack([v for _, _, v in samples]))  # N x 4 x 512, unit vectors
     return styles, t
 
 
@@ -216,6 +228,24 @@ def batches(t, steps, ids_per_batch, per_id, rng):
         yield torch.tensor(idx)
 
 
+def make_losses(t, base, args):
+    """The training losses of a batch's served vectors z (B x 1024, unit length) for the samples idx; base: every
+    sample's ImageNet served vector (the pull towards it keeps what the package's network already gets right)."""
+    def losses_of(z, idx, style_head, garment_head):
+        losses = {"identity": supcon(z, t["identity"][idx], args.temperature, t["photo"][idx])}
+        logits = style_head(z * 16)
+        s, ss = t["style"][idx], t["substyle"][idx]
+        zero = z.sum() * 0
+        losses["style"] = F.cross_entropy(logits[s >= 0], s[s >= 0]) if (s >= 0).any() else zero
+        losses["substyle"] = F.cross_entropy(logits[ss >= 0], ss[ss >= 0]) if (ss >= 0).any() else zero
+        g = t["has_garments"][idx]
+        losses["garments"] = (F.binary_cross_entropy_with_logits(garment_head(z * 16)[g], t["garments"][idx][g])
+                              if g.any() else zero)
+        losses["keep"] = ((z - base[idx]) ** 2).sum(1).mean()
+        return losses
+    return losses_of
+
+
 def fit(t, styles, args, rng, progress=True):
     torch.manual_seed(args.seed)
     proj = Projection(args.hidden)
@@ -227,20 +257,12 @@ def fit(t, styles, args, rng, progress=True):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * s / args.steps)))
     with torch.no_grad():
         base = served(t["units"], lambda z: z)
+    losses_of = make_losses(t, base, args)
     history, sums, t0 = [], {}, time.time()
     for step, idx in enumerate(batches(t, args.steps, args.ids_per_batch, args.per_id, rng)):
         flip = torch.from_numpy(rng.choice(3, size=len(idx), p=[0.5, 0.25, 0.25]))
         z = served(t["units"][idx], proj, flip)
-        losses = {"identity": supcon(z, t["identity"][idx], args.temperature, t["photo"][idx])}
-        logits = style_head(z * 16)
-        s, ss = t["style"][idx], t["substyle"][idx]
-        zero = z.sum() * 0
-        losses["style"] = F.cross_entropy(logits[s >= 0], s[s >= 0]) if (s >= 0).any() else zero
-        losses["substyle"] = F.cross_entropy(logits[ss >= 0], ss[ss >= 0]) if (ss >= 0).any() else zero
-        g = t["has_garments"][idx]
-        losses["garments"] = (F.binary_cross_entropy_with_logits(garment_head(z * 16)[g], t["garments"][idx][g])
-                              if g.any() else zero)
-        losses["keep"] = ((z - base[idx]) ** 2).sum(1).mean()
+        losses = losses_of(z, idx, style_head, garment_head)
         total = (losses["identity"] + args.style_weight * losses["style"] + args.substyle_weight * losses["substyle"]
                  + args.garment_weight * losses["garments"] + args.keep_weight * losses["keep"])
         opt.zero_grad()
@@ -295,7 +317,8 @@ def train(args):
     torch.set_num_threads(args.threads)
     t_start = time.time()
     rng = np.random.default_rng(args.seed)
-    photos, samples, held, meta = load_data(args.data, args.holdout_fold)
+    pixels = S.read_pixels(args.pixels) if args.stage == "layer4" else None
+    photos, samples, held, meta = load_data(args.data, args.holdout_fold, pixels)
     styles, t = tensors(samples)
     log(f"{len(photos)} photos from {len(args.data)} manifests; {len(samples)} training samples "
         f"({int((t['cond'] == 1).sum())} on other backdrops)"
@@ -321,10 +344,24 @@ def train(args):
         args.hidden, args.steps = best[1], best[2]
         selection["chosen"] = {"hidden": args.hidden, "steps": args.steps}
         log(f"chosen: hidden {args.hidden}, steps {args.steps}")
-    proj, history = fit(t, styles, args, rng)
     model, mean = load_base(args)
-    embedder = R.Embedder(model, proj).eval()
+    if args.stage == "layer4":
+        maps = S.frozen_maps(model, mean, [key for _, _, key in samples], pixels, saved=args.maps)
+        with torch.no_grad():
+            units = torch.stack([F.normalize(S.head(model.layer4, maps[:, v, f].float()), dim=1)
+                                 for v in range(S.VIEWS) for f in range(2)], dim=1)  # crop, crop~mirror, whole, whole~mirror
+            base = served(units, lambda z: z)
+        model.layer4, history = S.fit_layer4(model, maps, t, styles, args, rng, make_losses(t, base, args),
+                                             batches(t, args.steps, args.ids_per_batch, args.per_id, rng))
+        del maps
+        embedder = R.Embedder(model).eval()
+        proj = model.layer4
+    else:
+        proj, history = fit(t, styles, args, rng)
+        embedder = R.Embedder(model, proj).eval()
     os.makedirs(args.out, exist_ok=True)
+    # The trained weights first (PyTorch), so a failed export does not lose the training.
+    torch.save(embedder.state_dict(), os.path.join(args.out, "embedder.pt"))
     onnx_path = R.export_onnx(embedder, os.path.join(args.out, "embedder.onnx"))
     write_reference(os.path.join(args.out, "embedder.reference.json"), "embedder.onnx (PyTorch)", probe_outputs(embedder, mean))
     card = {
@@ -333,9 +370,13 @@ def train(args):
         "base_sha256": sha256(os.path.join(args.nuget, "ResNet18Onnx", "ResNet18.onnx")),
         "input": [R.INPUT_NAME, [1, 3, R.SIZE, R.SIZE], "BGR 0-255 minus ResNetPreprocess.onnx's mean image (unchanged)"],
         "output": [R.OUTPUT_NAME, [1, R.DIMS, 1, 1]],
-        "trained": ("projection on the unit-length 512-d pool vector: "
-                    + (f"residual, hidden {args.hidden}" if args.hidden else "linear 512x512")
-                    + "; training heads for style + sub-style and garments (not exported); trunk frozen"),
+        "trained": ("layer4 (three basic blocks; batch-norm statistics kept"
+                    + (f"; a rank-{args.rank} change of each convolution, merged" if args.rank else "")
+                    + ") on the frozen layers' maps of the served views"
+                    if args.stage == "layer4" else
+                    "projection on the unit-length 512-d pool vector: "
+                    + (f"residual, hidden {args.hidden}" if args.hidden else "linear 512x512"))
+                   + "; training heads for style + sub-style and garments (not exported); the rest of the trunk frozen",
         "data": meta,
         "folds": "product-disjoint, as `otchatsa eval --folds 5 --seed 1` assigns them per manifest",
         "holdout_fold": args.holdout_fold, "held_out_products": len(held),
@@ -362,7 +403,8 @@ def reference(args):
 
 def selfcheck(args):
     """The package's network loaded (reference written), then training and export on a tiny generated data set:
-    a fake cache of random unit vectors for 12 photos of 3 malls in 5 folds."""
+    a fake cache of random unit vectors for 12 photos of 3 malls in 5 folds (the projection), then a pixels file of
+    generated pictures for the same photos (the last stage, exported into <out>/layer4)."""
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     reference(argparse.Namespace(**{**vars(args), "out": os.path.join(args.out, "base.reference.json")}))
@@ -380,7 +422,8 @@ def selfcheck(args):
         photos.append({"index": i, "image": f"synthetic-{i}", "key": keys[0].hex(), "mall": f"mall-{i % 3}",
                        "group": f"product:{i}", "style": ["romantic", "resort"][i % 2], "substyle": None,
                        "garments": [GARMENTS[i % 4]], "fold": i % 5, "other_key": keys[1].hex(),
-                       "backdrop": (i + 1) % 12, "backdrop_fold": (i + 1) % 5})
+                       "backdrop": (i + 1) % 12, "backdrop_fold": (i + 1) % 5,
+                       "swap_key": keys[1].hex(), "swap_backdrop_fold": (i + 1) % 5})
     names = {u: u.replace("~", ".r0~") if "~" in u else u + ".r0" for u in UNITS}
     for u in UNITS:
         with open(os.path.join(cache, names[u] + ".bin"), "wb") as f:
@@ -389,14 +432,35 @@ def selfcheck(args):
     with open(data, "w", encoding="utf-8") as f:
         json.dump({"manifest": "synthetic", "manifest_sha256": "", "cache": cache, "models_key": "synthetic",
                    "units": names, "dims": R.DIMS, "folds": 5, "seed": 1, "photos": photos}, f)
-    args = argparse.Namespace(**{**vars(args), "data": [data], "holdout_fold": 4, "select": True,
+    args = argparse.Namespace(**{**vars(args), "data": [data], "holdout_fold": 4, "select": True, "stage": "projection", "pixels": [],
                                  "select_hidden": [0], "select_steps": [3], "steps": 5, "hidden": 0,
                                  "ids_per_batch": 3, "per_id": 3, "log_every": 1})
     proj = train(args)
     moved = float((proj.fc.weight - torch.eye(R.DIMS)).abs().max())
     if not moved > 0:
         raise SystemExit("selfcheck: training did not change the projection")
-    log(f"selfcheck ok: projection moved by up to {moved:.2e} from the identity")
+    log(f"projection moved by up to {moved:.2e} from the identity")
+
+    # The last stage, on a pixels file of generated pictures (a bright figure on a dark ground, shifted per photo and
+    # per backdrop) for both conditions and views of every photo: exported into <out>/layer4.
+    img = R.probe_images()[2]
+    recs = []
+    for p in photos:
+        for cond, key in ((0, p["key"]), (1, p["swap_key"])):
+            for view in range(S.VIEWS):
+                shifted = np.roll(img, shift=(3 * p["index"] + 7 * cond, 11 * view), axis=(0, 1))
+                recs.append(bytes.fromhex(key) + bytes([view]) + shifted.tobytes())
+    pixels = os.path.join(args.out, "synthetic.px")
+    with open(pixels, "wb") as f:
+        f.write(S.PIXELS_MAGIC + len(recs).to_bytes(4, "little") + b"".join(recs))
+    base, _ = load_base(args)
+    layer4_args = argparse.Namespace(**{**vars(args), "stage": "layer4", "pixels": [pixels], "select": False,
+                                        "steps": 3, "out": os.path.join(args.out, "layer4")})
+    layer4 = train(layer4_args)
+    moved = max(float((a - b).abs().max()) for a, b in zip(layer4.parameters(), base.layer4.parameters()))
+    if not moved > 0:
+        raise SystemExit("selfcheck: training did not change layer4")
+    log(f"selfcheck ok: projection and layer4 trained (layer4 moved by up to {moved:.2e})")
 
 
 def main():
@@ -415,6 +479,9 @@ def main():
         if name == "train":
             t.add_argument("--data", nargs="+", required=True, help="files written by `otchatsa embedder data`")
             t.add_argument("--holdout-fold", type=int, default=None, help="leave out this fold's products (for evaluation)")
+            t.add_argument("--stage", choices=["projection", "layer4"], default="projection",
+                           help="what trains: a projection on the cached vectors, or the network's last stage on the pixels")
+            t.add_argument("--pixels", nargs="+", default=[], help="files written by `otchatsa embedder data --pixels` (--stage layer4)")
             t.add_argument("--select", action="store_true", help="choose hidden size and steps on a training fold first")
             t.add_argument("--select-hidden", type=int, nargs="+", default=[0, 1024])
             t.add_argument("--select-steps", type=int, nargs="+", default=[200, 600])
@@ -429,6 +496,13 @@ def main():
         t.add_argument("--substyle-weight", type=float, default=0.2)
         t.add_argument("--garment-weight", type=float, default=0.5)
         t.add_argument("--keep-weight", type=float, default=1.0)
+        t.add_argument("--stage-lr", type=float, default=1e-4, help="learning rate of layer4 (--stage layer4)")
+        t.add_argument("--rank", type=int, default=0,
+                       help="train a low-rank change of each layer4 convolution (LoRA) instead of all its weights (--stage layer4)")
+        t.add_argument("--maps", default=None,
+                       help="keep the frozen layers' maps in this file between runs (derived from the photos: a temporary place)")
+        t.add_argument("--stay-weight", type=float, default=1e-3,
+                       help="L2 pull of layer4's weights towards the package's (--stage layer4)")
         t.set_defaults(func=func)
     args = p.parse_args()
     args.func(args)

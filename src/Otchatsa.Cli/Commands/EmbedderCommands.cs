@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
 using Otchatsa.Embeddings;
-using Otchatsa.Evaluation;
 using Otchatsa.Pipeline;
 using Otchatsa.Training;
 using Otchatsa.Vision;
@@ -11,21 +10,26 @@ using Spectre.Console;
 namespace Otchatsa.Cli.Commands;
 
 /// <summary>
-/// <c>otchatsa embedder data</c>: fills the embedding cache for a labelled manifest (served view, other-background
-/// queries) and writes what <c>tools/embedder-train</c> needs to read it: labels, folds as <c>otchatsa eval --folds</c>
-/// assigns them, cache keys.
+/// <c>otchatsa embedder data</c>: fills the embedding cache for labelled manifests (served view, other-background
+/// queries) and writes, per manifest, what <c>tools/embedder-train</c> needs to read it: labels, folds exactly as
+/// <c>otchatsa eval --folds</c> assigns them with the same manifests as <c>--queries</c>, cache keys; with
+/// <c>--pixels</c> also the served views' pixels.
 /// </summary>
 internal sealed class EmbedderDataCommand : Command<EmbedderDataCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--data <CSV>")]
-        [Description("Labelled manifest (image, mall, product, style, substyle, garments).")]
-        public string Data { get; init; } = "";
+        [Description("Labelled manifest (image, mall, product, style, substyle, garments); repeat it for several. The folds are those of `eval --folds` with the same manifests, in the same order, as --queries.")]
+        public string[] Data { get; init; } = [];
 
-        [CommandOption("--out <JSON>")]
-        [Description("Description to write (labels, folds, cache keys; no pixels, no vectors). Keep it outside the repository.")]
+        [CommandOption("--out <DIR>")]
+        [Description("Folder for <name>.json per manifest (labels, folds, cache keys; no pixels, no vectors) and, with --pixels, <name>.px. Keep it outside the repository.")]
         public string Out { get; init; } = "";
+
+        [CommandOption("--pixels")]
+        [Description("Also write the served views' pixels (crop and whole photo, as sent and on the photo's backdrop; about 0.6 MB a photo) for training the network's last stage. Derived from the photos: delete them after training.")]
+        public bool Pixels { get; init; }
 
         [CommandOption("--folds <N>")]
         public int Folds { get; init; } = 5;
@@ -45,16 +49,13 @@ internal sealed class EmbedderDataCommand : Command<EmbedderDataCommand.Settings
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            SharedSettings.Required(("--data", Data), ("--out", Out)).ErrorIf(Folds < 2, SharedSettings.FoldsAtLeastTwo);
+            SharedSettings.Required(("--data", Data.Length == 0 ? "" : Data[0]), ("--out", Out)).ErrorIf(Folds < 2, SharedSettings.FoldsAtLeastTwo);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var photos = LabelledPhotos.Read(EmbedCommand.RequireFile(settings.Data));
-        if (photos.Count == 0)
-        {
-            throw new CliException($"'{settings.Data}' has no usable photos.");
-        }
+        var manifests = settings.Data.Select(EmbedCommand.RequireFile).ToArray();
+        var described = EmbedderData.FoldsAsEvaluated(manifests, settings.Folds, settings.Seed);
         // The training tool learns from the package's ResNet18 vectors: never from another embedder's.
         using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, Vision.EmbedderPrecision.Fp32), EmbeddingSettings.Default);
         if (engine.Models.EmbedderId != ModelPaths.ResNetId)
@@ -62,16 +63,38 @@ internal sealed class EmbedderDataCommand : Command<EmbedderDataCommand.Settings
             throw new CliException($"The models folder holds {ModelPaths.EmbedderFileName}: point --models at a folder without it.");
         }
         var extractor = FeatureExtractor.Create(engine, settings.Cache);
-        EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>
-            LabelledPhotos.Extract(extractor, photos, [EmbeddingSettings.Default], otherBackgrounds: true, p, cancellationToken,
-                settings.BackgroundEvery));
         var output = Path.GetFullPath(settings.Out);
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        using (var stream = File.Create(output))
+        Directory.CreateDirectory(output);
+        for (var m = 0; m < manifests.Length; m++)
         {
-            EmbedderData.Write(extractor, settings.Data, photos, settings.Folds, settings.Seed, settings.BackgroundEvery, stream);
+            var (manifest, (photos, folds)) = (manifests[m], described[m]);
+            if (photos.Count == 0)
+            {
+                throw new CliException($"'{manifest}' has no usable photos.");
+            }
+            EmbedCommand.WithProgress($"features of {photos.Count} photos", p =>
+                LabelledPhotos.Extract(extractor, photos, [EmbeddingSettings.Default], otherBackgrounds: true, p, cancellationToken,
+                    settings.BackgroundEvery));
+            var name = LabelledPhotos.SourceName(manifest);
+            var keys = EmbedderData.Keys(photos);
+            var json = Path.Combine(output, name + ".json");
+            using (var stream = File.Create(json))
+            {
+                EmbedderData.Write(extractor, manifest, manifests, photos, keys, folds, settings.Seed, settings.BackgroundEvery, stream);
+            }
+            CliRunner.Human.MarkupLineInterpolated($"[green]Wrote[/] {json} ({photos.Count} photos; vectors in {extractor.Cache.Directory}).");
+            if (settings.Pixels)
+            {
+                var path = Path.Combine(output, name + ".px");
+                int records;
+                using (var stream = File.Create(path))
+                {
+                    records = EmbedCommand.WithProgress($"pixels of {photos.Count} photos", p =>
+                        EmbedderPixels.Write(extractor, photos, keys, stream, p, cancellationToken));
+                }
+                CliRunner.Human.MarkupLineInterpolated($"[green]Wrote[/] {path} ({records} views).");
+            }
         }
-        CliRunner.Human.MarkupLineInterpolated($"[green]Wrote[/] {output} ({photos.Count} photos; vectors in {extractor.Cache.Directory}).");
         return 0;
     }
 }

@@ -23,11 +23,38 @@ public static class EmbedderData
         ("whole", OutfitView.Whole, false), ("whole~mirror", OutfitView.Whole, true),
     ];
 
-    public static void Write(FeatureExtractor extractor, string manifestCsv, IReadOnlyList<LabelledPhoto> photos, int folds, int seed,
-        int backgroundEvery, Stream output)
+    /// <summary>
+    /// Each manifest's photos (as <see cref="LabelledPhotos.Read"/> numbers them) with their folds exactly as
+    /// <c>otchatsa eval --folds <paramref name="folds"/> --queries</c> assigns them with these manifests in this
+    /// order: over all of them together (<see cref="LabelledPhotos.ReadAll"/>), not per manifest.
+    /// </summary>
+    public static IReadOnlyList<(IReadOnlyList<LabelledPhoto> Photos, int[] Folds)> FoldsAsEvaluated(
+        IReadOnlyList<string> manifests, int folds, int seed)
     {
-        var assignment = CrossValidation.ProductFolds(photos, folds, seed);
-        var keys = photos.Select(p => EmbeddingCache.ImageKey(File.ReadAllBytes(p.Path))).ToArray();
+        var assignment = CrossValidation.ProductFolds(LabelledPhotos.ReadAll(manifests), folds, seed);
+        var offset = 0;
+        var result = new List<(IReadOnlyList<LabelledPhoto>, int[])>();
+        foreach (var manifest in manifests)
+        {
+            var photos = LabelledPhotos.Read(manifest);
+            result.Add((photos, assignment.AsSpan(offset, photos.Count).ToArray()));
+            offset += photos.Count;
+        }
+        return result;
+    }
+
+    /// <summary>Every photo's cache key (<see cref="EmbeddingCache.ImageKey"/> of its file).</summary>
+    public static byte[][] Keys(IReadOnlyList<LabelledPhoto> photos) =>
+        photos.Select(p => EmbeddingCache.ImageKey(File.ReadAllBytes(p.Path))).ToArray();
+
+    /// <summary>
+    /// Writes the description of one manifest's photos; <paramref name="assignment"/> holds each photo's fold as
+    /// <see cref="CrossValidation.ProductFolds"/> assigned it over <paramref name="foldedWith"/> (the manifests of
+    /// <c>eval --queries</c>, in order), which the description records.
+    /// </summary>
+    public static void Write(FeatureExtractor extractor, string manifestCsv, IReadOnlyList<string> foldedWith, IReadOnlyList<LabelledPhoto> photos,
+        IReadOnlyList<byte[]> keys, IReadOnlyList<int> assignment, int seed, int backgroundEvery, Stream output)
+    {
         var rows = photos.Select(p =>
         {
             var backdrop = LabelledPhotos.BackgroundFor(photos, p.Index);
@@ -48,6 +75,9 @@ public static class EmbedderData
                     : null,
                 backdrop = other ? backdrop : (int?)null,
                 backdrop_fold = other ? assignment[backdrop] : (int?)null,
+                // Every photo on its backdrop (the pixels file's second condition, for training the last stage).
+                swap_key = Convert.ToHexStringLower(EmbedderPixels.SwapKey(photos, keys, p.Index)),
+                swap_backdrop_fold = assignment[backdrop],
             };
         }).ToArray();
         JsonSerializer.Serialize(output, new
@@ -58,7 +88,8 @@ public static class EmbedderData
             models_key = extractor.Cache.ModelsKey,
             units = Units.ToDictionary(u => u.Name, u => FeatureExtractor.UnitName(u.View, u.Mirrored)),
             dims = ResNetEmbedder.Dimensions,
-            folds,
+            folds = assignment.Max() + 1,
+            folded_with = foldedWith.Select(Path.GetFullPath).ToArray(),
             seed,
             background_every = backgroundEvery,
             photos = rows,

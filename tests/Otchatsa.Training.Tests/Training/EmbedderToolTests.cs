@@ -130,6 +130,18 @@ public sealed class EmbedderToolTests(ITestOutputHelper output)
                 Assert.Contains("rebuild with `otchatsa index build`", refused.Message);
             }
             Assert.Contains("\"holdout_fold\": 4", File.ReadAllText(Path.Combine(dir.FullName, "embedder.card.json")));
+
+            // The last stage trained on a pixels file (the selfcheck fails when training left layer4's weights as they
+            // were): its export loads unchanged too and agrees with PyTorch.
+            var stage = Path.Combine(dir.FullName, "layer4");
+            using (var engine = new OutfitEngine(ModelPaths.Locate(embedderModel: Path.Combine(stage, "embedder.onnx"))))
+            {
+                var after = EmbedderCheck.Compare(EmbedderCheck.Run(engine.Embedder),
+                    EmbedderCheck.ReadReference(Path.Combine(stage, "embedder.reference.json")).Outputs);
+                output.WriteLine($"layer4 export, ONNX Runtime vs PyTorch: max |Δ| {after.MaxAbsDiff:E2}");
+                Assert.True(after.MaxAbsDiff <= Tolerance, $"layer4 export: max |Δ| {after.MaxAbsDiff}");
+            }
+            Assert.Contains("layer4", File.ReadAllText(Path.Combine(stage, "embedder.card.json")));
         }
         finally
         {
