@@ -20,13 +20,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import resnet_onnx as R
+from common import Steps, log
 
 PIXELS_MAGIC = b"OTPX1\0\0\0"
 VIEWS = 2  # 0 crop, 1 whole (EmbedderPixels)
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def read_pixels(paths):
@@ -156,7 +153,7 @@ def fit_layer4(model, maps, t, styles, args, rng, losses_of, sampler):
                               "lr": args.lr, "weight_decay": 1e-4}])
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * s / args.steps)))
-    history, sums, t0 = [], {}, time.time()
+    steps = Steps(opt, sched, args)
     for step, idx in enumerate(sampler):
         # Even sizes only: the strided first block of layer4 pads asymmetrically like CNTK, so an odd map would leave
         # its two branches one cell apart.
@@ -171,23 +168,7 @@ def fit_layer4(model, maps, t, styles, args, rng, losses_of, sampler):
         z = F.normalize(torch.cat(vecs, dim=1), dim=1)
         losses = losses_of(z, idx, style_head, garment_head)
         losses["stay"] = sum(((p - p0) ** 2).sum() for p, p0 in zip(trained, start))
-        total = (losses["identity"] + args.style_weight * losses["style"] + args.substyle_weight * losses["substyle"]
-                 + args.garment_weight * losses["garments"] + args.keep_weight * losses["keep"]
-                 + args.stay_weight * losses["stay"])
-        opt.zero_grad()
-        total.backward()
-        opt.step()
-        sched.step()
-        for k, v in list(losses.items()) + [("total", total)]:
-            sums[k] = sums.get(k, 0.0) + float(v)
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            n = (step % args.log_every) + 1
-            entry = {"step": step + 1, **{k: round(v / n, 4) for k, v in sums.items()}}
-            history.append(entry)
-            sums = {}
-            rate = (step + 1) / max(time.time() - t0, 1e-6)
-            log(f"step {step + 1}/{args.steps} " + " ".join(f"{k} {v:.3f}" for k, v in entry.items() if k != "step")
-                + f" ({(args.steps - step - 1) / rate:.0f} s left)")
+        steps.step(step, losses)
     if args.rank:
         layer4 = merge_low_rank(layer4)
-    return layer4.eval(), history
+    return layer4.eval(), steps.history

@@ -10,16 +10,18 @@ input and output, so the C# engine loads it unchanged. Normally run through run.
                              trained network's PyTorch outputs on the probes) and DIR/embedder.card.json
   selfcheck --out DIR        the same on a tiny generated data set (no photos): used by the C# test of this tool
 
-What is trained, and why only that: on this project's machine (2 shared cores) the frozen part of ResNet18 alone
-took 0.4-0.5 s per picture in PyTorch, so re-running the network over augmented views within the hour is out of reach.
-The trunk stays frozen and the network's own served vectors — the engine's cache: person crop and whole photo, each
-with its mirror, as sent and with the person on another photo's backdrop — are the training inputs. On top of the
-unit-length 512-d pool vector a projection is learned (identity at the start: linear 512x512, or residual with a
-hidden layer); it is exported as part of the network. Losses: supervised contrastive on the served vector
-(crop+whole, flip-averaged) with same mall (else same product) as positives, across backgrounds; style and sub-style
-(cross-entropy) and garment categories (multi-label) through training heads that are not exported; a pull towards
-the ImageNet vector. Augmentation in that space: background swap (the cached other-background versions), flip (a
-view alone, without its mirror, or the mirror alone).
+What is trained (--stage):
+  layer4      the network's last stage (three basic blocks; batch-norm statistics kept), on the served views' pixels
+              (`otchatsa embedder data --pixels`: person crop and whole photo as the engine renders them, as sent and
+              on another photo's backdrop). conv1 .. layer3 stay frozen and run once per picture (about 22 ms a view
+              on two cores); their maps are kept in memory and layer4 trains on them (stage.py). --rank R trains a
+              low-rank change of each convolution instead of all its weights.
+  projection  a projection of the unit-length 512-d pool vector (identity at the start: linear 512x512, or residual
+              with a hidden layer) on the engine's cached vectors of the served views; fast, measured weaker.
+Losses (both): supervised contrastive on the served vector (crop+whole, flip-averaged) with same mall (else same
+product) as positives, across backgrounds; style and sub-style (cross-entropy) and garment categories (multi-label)
+through training heads that are not exported; a pull towards the ImageNet vector. Augmentation: background swap,
+flip (a view alone, without its mirror, or the mirror alone), and for layer4 a random crop of the maps.
 
 Needs Debian's python3-torch, python3-torchvision, python3-onnx (PyTorch 1.13, torchvision 0.14, ONNX 1.12).
 """
@@ -41,16 +43,13 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resnet_onnx as R  # noqa: E402
 import stage as S  # noqa: E402
+from common import Steps, log  # noqa: E402
 
 NUGET = os.path.join(os.environ.get("NUGET_PACKAGES") or os.path.expanduser("~/.nuget/packages"),
                      "microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels")
 GARMENTS = ["상의", "하의", "아우터", "원피스"]  # top, bottom, outer, dress (the K-Fashion label categories)
 UNITS = ["crop", "crop~mirror", "whole", "whole~mirror"]
 CACHE_MAGIC = b"OTEC1\0\0\0"
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def sha256(path):
@@ -258,29 +257,13 @@ def fit(t, styles, args, rng, progress=True):
     with torch.no_grad():
         base = served(t["units"], lambda z: z)
     losses_of = make_losses(t, base, args)
-    history, sums, t0 = [], {}, time.time()
+    steps = Steps(opt, sched, args, progress)
     for step, idx in enumerate(batches(t, args.steps, args.ids_per_batch, args.per_id, rng)):
         flip = torch.from_numpy(rng.choice(3, size=len(idx), p=[0.5, 0.25, 0.25]))
         z = served(t["units"][idx], proj, flip)
         losses = losses_of(z, idx, style_head, garment_head)
-        total = (losses["identity"] + args.style_weight * losses["style"] + args.substyle_weight * losses["substyle"]
-                 + args.garment_weight * losses["garments"] + args.keep_weight * losses["keep"])
-        opt.zero_grad()
-        total.backward()
-        opt.step()
-        sched.step()
-        for k, v in list(losses.items()) + [("total", total)]:
-            sums[k] = sums.get(k, 0.0) + float(v)
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            n = (step % args.log_every) + 1
-            entry = {"step": step + 1, **{k: round(v / n, 4) for k, v in sums.items()}}
-            history.append(entry)
-            sums = {}
-            if progress:
-                rate = (step + 1) / max(time.time() - t0, 1e-6)
-                log(f"step {step + 1}/{args.steps} " + " ".join(f"{k} {v:.3f}" for k, v in entry.items() if k != "step")
-                    + f" ({(args.steps - step - 1) / rate:.0f} s left)")
-    return proj.eval(), history
+        steps.step(step, losses)
+    return proj.eval(), steps.history
 
 
 def mall_recall(t, f, query_fold):
