@@ -1,5 +1,25 @@
 """What both training modes share: logging, the weighted loss total and the per-step bookkeeping."""
+import math
 import time
+
+import torch
+import torch.nn as nn
+
+DIMS = 512
+GARMENTS = ["상의", "하의", "아우터", "원피스"]  # top, bottom, outer, dress (the K-Fashion label categories)
+
+
+def optimiser(trained, trained_lr, styles, args):
+    """The style and garment training heads (on the 1024-d served vector; not exported) and AdamW over the trained
+    parameters and the heads, with 20 warm-up steps and a cosine decay over --steps."""
+    style_head = nn.Linear(2 * DIMS, max(1, len(styles)))
+    garment_head = nn.Linear(2 * DIMS, len(GARMENTS))
+    opt = torch.optim.AdamW([{"params": list(trained), "lr": trained_lr, "weight_decay": 0.0},
+                             {"params": list(style_head.parameters()) + list(garment_head.parameters()),
+                              "lr": args.lr, "weight_decay": 1e-4}])
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * s / args.steps)))
+    return style_head, garment_head, opt, sched
 
 
 def log(msg):

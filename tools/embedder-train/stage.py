@@ -5,7 +5,7 @@ The frozen part (conv1 .. layer3) runs once per picture: its 256 x 14 x 14 maps 
 layer4 is then trained on them with the losses of the projection (train.py: supervised contrastive on the served
 vector with same mall, else same product, as positives; style, sub-style and garments through training heads that are
 not exported; a pull towards the ImageNet vector), with two augmentations that are free on the maps: a view or its
-mirror alone, and a random crop of the 14 x 14 map (12 to 14 cells: about the crop of 192 to 224 pixels of the view).
+mirror alone, and a random crop of the 14 x 14 map to 12 x 12 or 14 x 14 cells (about 192 or 224 pixels of the view).
 The batch norms keep the package's statistics (eval mode): batches of a few dozen photos are too small to re-estimate
 them, and serving uses the stored ones.
 """
@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import resnet_onnx as R
-from common import Steps, log
+from common import Steps, log, optimiser
 
 PIXELS_MAGIC = b"OTPX1\0\0\0"
 VIEWS = 2  # 0 crop, 1 whole (EmbedderPixels)
@@ -121,7 +121,7 @@ def low_rank(layer4, rank):
     """Replaces every convolution of layer4 by a LowRankConv (batch norms frozen): only the low-rank factors train."""
     for p in layer4.parameters():
         p.requires_grad_(False)
-    for name, module in list(layer4.named_modules()):
+    for module in list(layer4.modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, nn.Conv2d):
                 setattr(module, child_name, LowRankConv(child, rank))
@@ -129,7 +129,7 @@ def low_rank(layer4, rank):
 
 
 def merge_low_rank(layer4):
-    for name, module in list(layer4.named_modules()):
+    for module in list(layer4.modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, LowRankConv):
                 setattr(module, child_name, child.merged())
@@ -146,13 +146,7 @@ def fit_layer4(model, maps, t, styles, args, rng, losses_of, sampler):
         layer4 = low_rank(layer4, args.rank)
     trained = [p for p in layer4.parameters() if p.requires_grad]
     start = [p.detach().clone() for p in trained]
-    style_head = nn.Linear(2 * R.DIMS, max(1, len(styles)))
-    garment_head = nn.Linear(2 * R.DIMS, 4)
-    opt = torch.optim.AdamW([{"params": trained, "lr": args.stage_lr, "weight_decay": 0.0},
-                             {"params": list(style_head.parameters()) + list(garment_head.parameters()),
-                              "lr": args.lr, "weight_decay": 1e-4}])
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * s / args.steps)))
+    style_head, garment_head, opt, sched = optimiser(trained, args.stage_lr, styles, args)
     steps = Steps(opt, sched, args)
     for step, idx in enumerate(sampler):
         # Even sizes only: the strided first block of layer4 pads asymmetrically like CNTK, so an odd map would leave
@@ -162,8 +156,7 @@ def fit_layer4(model, maps, t, styles, args, rng, losses_of, sampler):
         flips = torch.from_numpy(rng.integers(0, 2, size=(len(idx), VIEWS)))
         vecs = []
         for v in range(VIEWS):
-            m = maps[idx, v].float()  # B x 2 x 256 x 14 x 14
-            m = m[torch.arange(len(idx)), flips[:, v]][:, :, oy:oy + size, ox:ox + size]
+            m = maps[idx, v, flips[:, v], :, oy:oy + size, ox:ox + size].float()  # B x 256 x size x size
             vecs.append(F.normalize(head(layer4, m), dim=1))
         z = F.normalize(torch.cat(vecs, dim=1), dim=1)
         losses = losses_of(z, idx, style_head, garment_head)

@@ -28,7 +28,6 @@ Needs Debian's python3-torch, python3-torchvision, python3-onnx (PyTorch 1.13, t
 import argparse
 import hashlib
 import json
-import math
 import os
 import platform
 import sys
@@ -43,11 +42,10 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resnet_onnx as R  # noqa: E402
 import stage as S  # noqa: E402
-from common import Steps, log  # noqa: E402
+from common import GARMENTS, Steps, log, optimiser  # noqa: E402
 
 NUGET = os.path.join(os.environ.get("NUGET_PACKAGES") or os.path.expanduser("~/.nuget/packages"),
                      "microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels")
-GARMENTS = ["상의", "하의", "아우터", "원피스"]  # top, bottom, outer, dress (the K-Fashion label categories)
 UNITS = ["crop", "crop~mirror", "whole", "whole~mirror"]
 CACHE_MAGIC = b"OTEC1\0\0\0"
 
@@ -248,12 +246,7 @@ def make_losses(t, base, args):
 def fit(t, styles, args, rng, progress=True):
     torch.manual_seed(args.seed)
     proj = Projection(args.hidden)
-    style_head = nn.Linear(2 * R.DIMS, max(1, len(styles)))
-    garment_head = nn.Linear(2 * R.DIMS, len(GARMENTS))
-    opt = torch.optim.AdamW([{"params": proj.parameters(), "weight_decay": 0.0},
-                             {"params": list(style_head.parameters()) + list(garment_head.parameters()), "weight_decay": 1e-4}],
-                            lr=args.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * s / args.steps)))
+    style_head, garment_head, opt, sched = optimiser(proj.parameters(), args.lr, styles, args)
     with torch.no_grad():
         base = served(t["units"], lambda z: z)
     losses_of = make_losses(t, base, args)

@@ -49,7 +49,7 @@ internal sealed class EmbedderDataCommand : Command<EmbedderDataCommand.Settings
         public string? Models { get; init; }
 
         public override ValidationResult Validate() =>
-            SharedSettings.Required(("--data", Data.Length == 0 ? "" : Data[0]), ("--out", Out)).ErrorIf(Folds < 2, SharedSettings.FoldsAtLeastTwo);
+            SharedSettings.Required(("--data", SharedSettings.Given(Data)), ("--out", SharedSettings.Given(Out))).ErrorIf(Folds < 2, SharedSettings.FoldsAtLeastTwo);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
