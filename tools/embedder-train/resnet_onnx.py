@@ -110,6 +110,79 @@ def load_nuget_resnet18(onnx_path):
     return model
 
 
+DELTA_SCALE = "::scale"
+
+
+def _package_slots(graph):
+    """(conv weight, [bn scale, bias, mean, var]) initializer names of the package graph, in _torch_slots order."""
+    consumers = collections.defaultdict(list)
+    for n in graph.node:
+        for i in n.input:
+            consumers[i].append(n)
+    out = []
+    for node in (n for n in graph.node if n.op_type == "Conv"):
+        bn_node = next(c for c in consumers[node.output[0]] if c.op_type == "BatchNormalization")
+        out.append((node.input[1], list(bn_node.input[1:5])))
+    return out
+
+
+def package_tensors(model, onnx_path):
+    """The model's weights under the package graph's initializer names and shapes (the inverse of
+    load_nuget_resnet18), next to the package's own values: {name: (trained, package)} as float32 numpy arrays."""
+    graph = onnx.load(onnx_path).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    out = {}
+    for (conv_init, bn_inits), (conv_name, bn_name) in zip(_package_slots(graph), _torch_slots(model)):
+        conv = _get(model, conv_name)
+        conv = conv[1] if isinstance(conv, nn.Sequential) else conv
+        bn = _get(model, bn_name)
+        for name, value in zip([conv_init] + bn_inits, (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)):
+            base = inits[name]
+            out[name] = (value.detach().cpu().numpy().astype(np.float32).reshape(base.shape), base)
+    return out
+
+
+def write_delta(model, onnx_path, out_path):
+    """The trained weights as a change of the package's: an ONNX file holding only initializers named after the package
+    graph's. A convolution's change is int8 per output channel (symmetric, scale = max |change| / 127, the scale as
+    '<name>::scale'); a batch norm's change stays float32. Unchanged tensors are left out. The engine adds it to the
+    package's graph at load time (Vision/EmbedderDelta.cs). Returns (changed values, largest rounding error)."""
+    tensors = []
+    changed, worst = 0, 0.0
+    for name, (trained, base) in package_tensors(model, onnx_path).items():
+        d = trained - base
+        if not np.any(d):
+            continue
+        changed += d.size
+        if d.ndim == 4:
+            peak = np.abs(d).reshape(d.shape[0], -1).max(axis=1)
+            scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+            q = np.clip(np.rint(d / scale[:, None, None, None]), -127, 127).astype(np.int8)
+            worst = max(worst, float(np.abs(q * scale[:, None, None, None] - d).max()))
+            tensors += [numpy_helper.from_array(q, name), numpy_helper.from_array(scale, name + DELTA_SCALE)]
+        else:
+            tensors.append(numpy_helper.from_array(d.astype(np.float32), name))
+    graph = onnx.helper.make_graph([], "otchatsa-embedder-delta", [], [], tensors)
+    delta = onnx.helper.make_model(graph, producer_name="otchatsa tools/embedder-train",
+                                   doc_string="weight changes of the NuGet ResNet18.onnx; added to its initializers")
+    onnx.save(delta, out_path)
+    return changed, worst
+
+
+def apply_delta(onnx_path, delta_path, out_path):
+    """The package's graph with the delta added (what the engine does at load time), saved to out_path."""
+    model = onnx.load(onnx_path)
+    delta = {i.name: numpy_helper.to_array(i) for i in onnx.load(delta_path).graph.initializer}
+    for init in model.graph.initializer:
+        if init.name in delta:
+            d = delta[init.name]
+            if d.dtype == np.int8:
+                d = d.astype(np.float32) * delta[init.name + DELTA_SCALE].reshape(-1, *([1] * (d.ndim - 1)))
+            init.CopyFrom(numpy_helper.from_array((numpy_helper.to_array(init) + d).astype(np.float32), init.name))
+    onnx.save(model, out_path)
+    return out_path
+
+
 def read_mean_image(preprocess_path):
     """The mean image (3 x 224 x 224, BGR planes) that ResNetPreprocess.onnx subtracts."""
     graph = onnx.load(preprocess_path).graph

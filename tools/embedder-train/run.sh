@@ -2,7 +2,9 @@
 # Trains our own embedder and checks it (README, "Train our own embedder").
 #   tools/embedder-train/run.sh <out dir> [held-out fold]
 # <out dir> must be outside the repository (the network is ~64 MB). With a fold (0-4), the products of that fold
-# are left out of training and both networks are then scored on it with today's evaluation, side by side.
+# are left out of training and both networks are then scored on it with today's evaluation, side by side. Without a
+# fold it trains on every photo (the shipped model) and writes its committable form into <out dir>: the delta, its
+# card and reference (train.py delta), to be copied into models/ (README, "Train our own embedder").
 # STAGE=layer4 (default) trains the network's last stage on the served views' pixels; STAGE=projection trains only a
 # projection on the cached vectors (fast, weaker).
 set -euo pipefail
@@ -13,7 +15,7 @@ fold=${2:-}
 stage=${STAGE:-layer4}
 data=${OTCHATSA_DATA:-$(cd "$repo/.." && pwd)/shared/data}
 cli="$repo/src/Otchatsa.Cli/bin/Release/net10.0/linux-x64/otchatsa"
-# The network is trained on, and compared with, the package's fp32 ResNet18 (the int8 copy is calibrated for it alone).
+# The network is trained on, and compared with, the package's fp32 ResNet18.
 export OTCHATSA_EMBEDDER=fp32
 py() { OMP_NUM_THREADS=${THREADS:-2} nice -n 19 /usr/bin/python3 -u "$here/train.py" --threads "${THREADS:-2}" "$@"; }
 # The data descriptions (labels, keys) and the new network's vectors are derived from K-Fashion: temporary, deleted
@@ -36,9 +38,15 @@ stage_args=(--stage "$stage")
 py train --data "$work/kfashion.json" "$work/kfashion23.json" "${stage_args[@]}" ${fold:+--holdout-fold "$fold"} --out "$out"
 # After: ONNX Runtime on the exported file gives what PyTorch gave.
 "$cli" embedder check --embedder "$out/embedder.onnx" --reference "$out/embedder.reference.json"
+if [ -z "$fold" ] && [ "$stage" = layer4 ]; then
+  # The committable form: the change of the package's weights (int8 per output channel, ~13 MB) + card + reference.
+  # Then: copy $out/fashion_embedder.* into models/, and check the engine's package + delta against PyTorch's with
+  # `otchatsa embedder check --embedder fashion --reference models/fashion_embedder.reference.json`.
+  py delta --embedder "$out" --out "$out"
+fi
 if [ -n "$fold" ]; then
   for which in imagenet embedder; do
-    extra=()
+    extra=(--embedder-model imagenet)
     [ "$which" = embedder ] && extra=(--embedder-model "$out/embedder.onnx" --cache "$work/cache")
     nice -n 19 "$cli" eval --folds 5 --fold "$fold" --queries "$data/kfashion/manifest.csv" \
       --queries "$data/kfashion23/manifest.csv" --background-every 3 \

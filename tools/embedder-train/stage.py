@@ -54,12 +54,16 @@ def head(layer4, maps):
 
 def frozen_maps(model, mean, samples, pixels, batch=16, saved=None):
     """S x 2 views x 2 (as is, mirrored) x 256 x 14 x 14 (fp16) for the samples' pixel keys. With saved (a file
-    path), maps computed earlier for the same keys are read from it, and new ones are written to it."""
+    path), maps computed earlier for these keys (or for more keys, e.g. a run on every fold) are read from it, and
+    new ones are written to it."""
     if saved and os.path.exists(saved):
         stored = torch.load(saved)
-        if stored["keys"] == list(samples):
+        where = {key: i for i, key in enumerate(stored["keys"])}
+        if all(key in where for key in samples):
             log(f"frozen layers: {len(samples)} samples' maps read from {saved}")
-            return stored["maps"]
+            if stored["keys"] == list(samples):
+                return stored["maps"]
+            return stored["maps"][torch.tensor([where[key] for key in samples])]
     out = _frozen_maps(model, mean, samples, pixels, batch)
     if saved:
         torch.save({"keys": list(samples), "maps": out}, saved)

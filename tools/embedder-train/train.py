@@ -8,6 +8,10 @@ input and output, so the C# engine loads it unchanged. Normally run through run.
                              learns from the files `otchatsa embedder data` writes (labels, folds, keys into the
                              engine's embedding cache) and writes DIR/embedder.onnx, DIR/embedder.reference.json (the
                              trained network's PyTorch outputs on the probes) and DIR/embedder.card.json
+  delta --embedder DIR --out models
+                             the trained last stage as a change of the package's weights (fashion_embedder.delta.onnx,
+                             int8 per output channel, ~13 MB), its card and reference: what the product ships and adds
+                             to the package's graph at load time
   selfcheck --out DIR        the same on a tiny generated data set (no photos): used by the C# test of this tool
 
 What is trained (--stage):
@@ -31,6 +35,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -354,7 +359,7 @@ def train(args):
                     + (f"residual, hidden {args.hidden}" if args.hidden else "linear 512x512"))
                    + "; training heads for style + sub-style and garments (not exported); the rest of the trunk frozen",
         "data": meta,
-        "folds": "product-disjoint, as `otchatsa eval --folds 5 --seed 1` assigns them per manifest",
+        "folds": "product-disjoint, as `otchatsa eval --folds 5 --seed 1` assigns them over all the manifests together",
         "holdout_fold": args.holdout_fold, "held_out_products": len(held),
         "train_photos": len({(p['manifest'], p['index']) for p, _, _ in samples}), "train_samples": len(samples),
         "other_background_samples": int((t["cond"] == 1).sum()),
@@ -369,6 +374,51 @@ def train(args):
         json.dump(card, f, ensure_ascii=False, indent=1)
     log(f"wrote {onnx_path} and its card ({card['seconds']:.0f} s)")
     return proj
+
+
+DELTA_NAME = "fashion_embedder"
+
+
+def delta(args):
+    """The trained last stage of <embedder>/embedder.pt as a change of the package's weights (the committable form,
+    models/fashion_embedder.delta.onnx, about 13 MB), its card and the probe outputs of package + delta."""
+    torch.set_num_threads(args.threads)
+    model, mean = load_base(args)
+    embedder = R.Embedder(model)
+    embedder.load_state_dict(torch.load(os.path.join(args.embedder, "embedder.pt")))  # a projection does not fit: refused here
+    base_path = os.path.join(args.nuget, "ResNet18Onnx", "ResNet18.onnx")
+    os.makedirs(args.out, exist_ok=True)
+    delta_path = os.path.join(args.out, DELTA_NAME + ".delta.onnx")
+    changed, worst = R.write_delta(embedder.trunk, base_path, delta_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        merged = R.load_nuget_resnet18(R.apply_delta(base_path, delta_path, os.path.join(tmp, "merged.onnx")))
+    trained, rebuilt = probe_outputs(embedder, mean), probe_outputs(R.Embedder(merged), mean)
+    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)
+    cosine = float((unit(trained) * unit(rebuilt)).sum(axis=1).min())
+    write_reference(os.path.join(args.out, DELTA_NAME + ".reference.json"), DELTA_NAME + " (package + delta, PyTorch)", rebuilt)
+    with open(os.path.join(args.embedder, "embedder.card.json"), encoding="utf-8") as f:
+        card = json.load(f)
+    # No machine paths in a committed card: file names only.
+    for d in card.get("data", []):
+        d["file"], d["manifest"] = os.path.basename(d["file"]), os.path.basename(os.path.dirname(d["manifest"])) + "/manifest.csv"
+    card["settings"] = {k: ([os.path.basename(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], str)
+                            else os.path.basename(v) if isinstance(v, str) and os.sep in v else v)
+                        for k, v in card.get("settings", {}).items()}
+    card.update({
+        "model": os.path.basename(delta_path), "sha256": sha256(delta_path),
+        "trained_network_sha256": card.get("sha256"),
+        "delta": {"format": "ONNX initializers named after the package graph's; Conv weights: int8 per output channel "
+                            "(scale '<name>::scale' = max |change| / 127), batch norms: float32; added at load time",
+                  "changed_values": changed, "largest_rounding_error": worst,
+                  "probe_cosine_trained_vs_package_plus_delta_min": cosine},
+    })
+    with open(os.path.join(args.out, DELTA_NAME + ".card.json"), "w", encoding="utf-8") as f:
+        json.dump(card, f, ensure_ascii=False, indent=1)
+    log(f"wrote {delta_path} ({os.path.getsize(delta_path) / 1e6:.1f} MB, {changed} changed values, rounding error "
+        f"<= {worst:.2e}; probes: cosine(trained, package + delta) >= {cosine:.6f})")
+    if not cosine > 0.999:
+        raise SystemExit(f"delta: package + delta is too far from the trained network (cosine {cosine:.6f})")
+    return cosine
 
 
 def reference(args):
@@ -436,7 +486,8 @@ def selfcheck(args):
     moved = max(float((a - b).abs().max()) for a, b in zip(layer4.parameters(), base.layer4.parameters()))
     if not moved > 0:
         raise SystemExit("selfcheck: training did not change layer4")
-    log(f"selfcheck ok: projection and layer4 trained (layer4 moved by up to {moved:.2e})")
+    delta(argparse.Namespace(**{**vars(args), "embedder": layer4_args.out, "out": os.path.join(args.out, "delta")}))
+    log(f"selfcheck ok: projection and layer4 trained (layer4 moved by up to {moved:.2e}), its delta rebuilds it")
 
 
 def main():
@@ -449,6 +500,10 @@ def main():
     r = sub.add_parser("reference")
     r.add_argument("--out", required=True)
     r.set_defaults(func=reference)
+    d = sub.add_parser("delta", help="the trained last stage as a change of the package's weights (models/)")
+    d.add_argument("--embedder", required=True, help="a folder `train --stage layer4` wrote (embedder.pt, embedder.card.json)")
+    d.add_argument("--out", required=True)
+    d.set_defaults(func=delta)
     for name, func in (("train", train), ("selfcheck", selfcheck)):
         t = sub.add_parser(name)
         t.add_argument("--out", required=True)

@@ -58,7 +58,7 @@ internal static class BatchCandidates
         {
             using var options = sharedPool ? OnnxSessions.Options() : new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
             configure(options);
-            var embedder = new ResNetEmbedder(engine.Models.ResNet, engine.Models.ResNetPreprocess, card, options);
+            var embedder = ResNetEmbedder.Open(engine.Models, card, options);
             owned.Add(embedder);
             return embedder;
         }

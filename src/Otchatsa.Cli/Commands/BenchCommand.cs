@@ -199,7 +199,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         try
         {
             var clock = Stopwatch.StartNew();
-            var second = new ResNetEmbedder(paths.ResNet, paths.ResNetPreprocess, paths.With(other).LoadInt8Card());
+            var second = ResNetEmbedder.Open(paths, paths.With(other).LoadInt8Card());
             return (second, clock.Elapsed.TotalMilliseconds);
         }
         catch (FileNotFoundException ex)

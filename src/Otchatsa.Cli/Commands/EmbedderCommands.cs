@@ -56,12 +56,10 @@ internal sealed class EmbedderDataCommand : Command<EmbedderDataCommand.Settings
     {
         var manifests = settings.Data.Select(EmbedCommand.RequireFile).ToArray();
         var described = EmbedderData.FoldsAsEvaluated(manifests, settings.Folds, settings.Seed);
-        // The training tool learns from the package's ResNet18 vectors: never from another embedder's.
-        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, Vision.EmbedderPrecision.Fp32), EmbeddingSettings.Default);
-        if (engine.Models.EmbedderId != ModelPaths.ResNetId)
-        {
-            throw new CliException($"The models folder holds {ModelPaths.EmbedderFileName}: point --models at a folder without it.");
-        }
+        // The training tool starts from the package's ResNet18 and learns next to its vectors: never another embedder's,
+        // even when the models folder holds our fashion embedder or a fine-tuned network.
+        using var engine = new OutfitEngine(
+            ModelPaths.Locate(settings.Models, Vision.EmbedderPrecision.Fp32, ModelPaths.ImageNetModel), EmbeddingSettings.Default);
         var extractor = FeatureExtractor.Create(engine, settings.Cache);
         var output = Path.GetFullPath(settings.Out);
         Directory.CreateDirectory(output);
@@ -109,7 +107,7 @@ internal sealed class EmbedderCheckCommand : Command<EmbedderCheckCommand.Settin
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--embedder <ONNX>")]
-        [Description("Network to run (default: the package's ResNet18).")]
+        [Description("Network to run: 'imagenet' (the package's ResNet18, the default), 'fashion' (package + our delta) or an ONNX file.")]
         public string? Embedder { get; init; }
 
         [CommandOption("--reference <JSON>")]
@@ -129,12 +127,12 @@ internal sealed class EmbedderCheckCommand : Command<EmbedderCheckCommand.Settin
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var reference = EmbedderCheck.ReadReference(EmbedCommand.RequireFile(settings.Reference));
-        var models = ModelPaths.Locate(settings.Models, Vision.EmbedderPrecision.Fp32, settings.Embedder);
-        using var embedder = new ResNetEmbedder(models.ResNet, models.ResNetPreprocess);
+        var models = ModelPaths.Locate(settings.Models, Vision.EmbedderPrecision.Fp32, settings.Embedder ?? ModelPaths.ImageNetModel);
+        using var embedder = ResNetEmbedder.Open(models, int8Card: null);
         var agreement = EmbedderCheck.Compare(EmbedderCheck.Run(embedder), reference.Outputs);
         var ok = agreement.MaxAbsDiff <= settings.Tolerance;
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(ok ? "ok" : "MISMATCH")}: {Path.GetFileName(models.ResNet)} (ONNX Runtime) vs {reference.Model}: max |Δ| {agreement.MaxAbsDiff:E2} over {agreement.Probes} probes × {ResNetEmbedder.Dimensions} (largest value {agreement.MaxAbsValue:F2}), min cosine {agreement.MinCosine:F6}, tolerance {settings.Tolerance:E1}"));
+            $"{(ok ? "ok" : "MISMATCH")}: {(models.EmbedderDelta is null ? Path.GetFileName(models.ResNet) : embedder.ModelId)} (ONNX Runtime) vs {reference.Model}: max |Δ| {agreement.MaxAbsDiff:E2} over {agreement.Probes} probes × {ResNetEmbedder.Dimensions} (largest value {agreement.MaxAbsValue:F2}), min cosine {agreement.MinCosine:F6}, tolerance {settings.Tolerance:E1}"));
         return ok ? 0 : 1;
     }
 }

@@ -47,6 +47,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("With --folds: score only fold K (0-based), e.g. for an embedder trained on the other folds (other-background queries are made for that fold only).")]
         public int? Fold { get; init; }
 
+        [CommandOption("--held-out <FILE>")]
+        [Description("With --fold: write the scored fold's predictions (JSON) for `style train --calibrate-with` (an embedder trained without that fold).")]
+        public string? HeldOut { get; init; }
+
         [CommandOption("--in-studio-only")]
         [Description("Skip the other-background queries (the person pasted onto another photo's background).")]
         public bool InStudioOnly { get; init; }
@@ -123,6 +127,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
                 .ErrorIf(Folds is null == string.IsNullOrWhiteSpace(Index), "Give either --index <dir> or --folds <n>.")
                 .ErrorIf(Folds is null && Queries.Length > 1, "Several --queries manifests need --folds.")
                 .ErrorIf(Fold is { } k && (Folds is null || k < 0 || k >= Folds), "--fold needs --folds <n> and a value from 0 to n-1.")
+                .ErrorIf(HeldOut is not null && Fold is null, "--held-out needs --fold <K>.")
                 .ErrorIf(Folds is < 2, SharedSettings.FoldsAtLeastTwo);
     }
 
@@ -161,6 +166,10 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
                 OtherBackgrounds = otherBackgrounds, OnlyFold = settings.Fold, NeighbourWeight = settings.NeighbourWeight, VotePriorPower = settings.VotePrior, EvidenceStrength = settings.Evidence,
                 CalibrateOn = settings.CalibrateOn == "all" ? null : settings.CalibrateOn, CalibrateSlope = settings.CalibrateSlope,
             }, cancellationToken)).ToArray();
+            if (settings.HeldOut is { } heldOut)
+            {
+                ModelCardFile.Save(results[0].HeldOut!, Path.GetFullPath(heldOut));
+            }
             LatencyMetrics? latency = null;
             if (settings.Latency > 0)
             {

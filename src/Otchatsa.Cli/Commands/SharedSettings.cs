@@ -19,7 +19,8 @@ internal static class SharedSettings
     public const string CacheHelp = "Embedding cache folder (default: $OTCHATSA_CACHE or ~/.cache/otchatsa/embeddings).";
 
     public const string EmbedderModelHelp =
-        "Embedding network to use instead of the package's ResNet18 (same input and output; e.g. from tools/embedder-train; runs in fp32).";
+        "Embedding network: 'imagenet' (the package's ResNet18, the default), 'fashion' (our fashion embedder, models/fashion_embedder.*; fp32), " +
+        "or an ONNX file with the same input and output (from tools/embedder-train; runs in fp32).";
 
     public const string BackgroundEveryHelp = "Make other-background queries of every N-th photo only (default 1 = all).";
 

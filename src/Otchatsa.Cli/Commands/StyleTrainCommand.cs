@@ -49,11 +49,19 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
         [Description("Product-disjoint cross-validation folds for calibration and the model card's metrics (default 5).")]
         public int Folds { get; init; } = 5;
 
+        [CommandOption("--calibrate-with <FILE>")]
+        [Description("Held-out predictions (`eval --fold K --held-out FILE`, one per fold, each with an embedder trained without that fold) to fit the calibration on instead of this run's folds: for an embedder trained on these same photos, whose own vectors are too familiar to calibrate on. Repeatable.")]
+        public string[] CalibrateWith { get; init; } = [];
+
         [CommandOption("--cache <DIR>")]
         public string? Cache { get; init; }
 
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
+
+        [CommandOption("--embedder-model <ONNX>")]
+        [Description(SharedSettings.EmbedderModelHelp)]
+        public string? EmbedderModel { get; init; }
 
         public override ValidationResult Validate() =>
             SharedSettings.Required(("--data", SharedSettings.Given(Data)), ("--out", SharedSettings.Given(Out)))
@@ -73,7 +81,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
             L2 = settings.L2 ?? options.L2,
             SubstyleWeight = settings.SubstyleWeight ?? options.SubstyleWeight,
         };
-        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models), view);
+        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, embedderModel: settings.EmbedderModel), view);
         var extractor = FeatureExtractor.Create(engine, settings.Cache);
         var manifests = settings.Data.Select(EmbedCommand.RequireFile).ToArray();
         var photos = LabelledPhotos.ReadAll(manifests);
@@ -83,12 +91,31 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
             LabelledPhotos.ExtractAll(extractor, manifests, [view], otherBackgrounds: false, p, cancellationToken));
         var console = CliRunner.Human;
 
-        var cv = CrossValidation.Run(samples, new CrossValidationSettings
+        CalibrationFit fit;
+        CardMetrics[] bySource;
+        if (settings.CalibrateWith.Length == 0)
         {
-            View = view, Folds = settings.Folds, Head = options, Strategies = [], OtherBackgrounds = false,
-        }, cancellationToken);
-        var fit = cv.Calibration!;
-        var bySource = cv.Conditions.Select(c => CardMetrics.From(c.Queries, settings.Folds, c.Style)).ToArray();
+            var cv = CrossValidation.Run(samples, new CrossValidationSettings
+            {
+                View = view, Folds = settings.Folds, Head = options, Strategies = [], OtherBackgrounds = false,
+            }, cancellationToken);
+            fit = cv.Calibration!;
+            bySource = cv.Conditions.Select(c => CardMetrics.From(c.Queries, settings.Folds, c.Style)).ToArray();
+        }
+        else
+        {
+            // An embedder trained on these photos knows them too well to calibrate on their vectors: fit the calibration
+            // on (and report) what embedders trained without them predicted, fold by fold.
+            var heldOut = settings.CalibrateWith.Select(EmbedCommand.RequireFile)
+                .SelectMany(f => ModelCardFile.Load<HeldOutPrediction[]>(f, "held-out predictions of `eval --held-out`"))
+                .ToArray();
+            (fit, var conditions) = CrossValidation.FromHeldOut(heldOut, new CrossValidationSettings { View = view });
+            bySource = conditions.Where(c => c.Queries.EndsWith(QuerySets.InStudio, StringComparison.Ordinal))
+                .Select(c => CardMetrics.From($"{c.Queries} (held out by {settings.CalibrateWith.Length} fold-trained embedders)", settings.Folds, c.Style))
+                .ToArray();
+            console.MarkupLineInterpolated(
+                $"Calibration from {heldOut.Length} held-out predictions in {settings.CalibrateWith.Length} files (not from this run's own vectors).");
+        }
         foreach (var m in bySource)
         {
             console.MarkupLineInterpolated(

@@ -25,7 +25,10 @@ public sealed class OtchatsaRuntime : IDisposable
     /// <param name="indexDirectory">The index folder.</param>
     /// <param name="modelsPath">The models folder (see <see cref="ModelPaths.Locate"/>).</param>
     /// <param name="embedder">The embedder (see <see cref="ModelPaths.Locate"/>); an index built with the other one is refused.</param>
-    /// <param name="embedderModel">A fine-tuned embedding network (see <see cref="ModelPaths.Locate"/>).</param>
+    /// <param name="embedderModel">
+    /// The embedding network (see <see cref="ModelPaths.Locate"/>); when null and the index was built with our fashion
+    /// embedder, that one, so the worker and the page serve such an index without being told.
+    /// </param>
     public static OtchatsaRuntime Open(
         string indexDirectory, string? modelsPath = null, Vision.EmbedderPrecision? embedder = null, string? embedderModel = null)
     {
@@ -35,6 +38,12 @@ public sealed class OtchatsaRuntime : IDisposable
             throw new IndexIncompatibleException($"No index at '{indexDirectory}'. Build one with 'otchatsa index build'.", ["missing"]);
         }
         var manifest = IndexManifest.Load(indexDirectory);
+        if (embedderModel is null
+            && manifest.Models.FirstOrDefault(m => m.Role == "embedding")?.Id is { } built
+            && built.StartsWith(ModelPaths.FashionId, StringComparison.Ordinal))
+        {
+            embedderModel = ModelPaths.FashionModel;
+        }
         var engine = new OutfitEngine(ModelPaths.Locate(modelsPath, embedder, embedderModel), EmbeddingSettings.Parse(manifest.EmbeddingView));
         try
         {

@@ -75,7 +75,7 @@ public sealed class OutfitEngine : IDisposable
         Settings = settings ?? EmbeddingSettings.Default;
         Limits = limits ?? ImageLimits.Default;
         _segmenter = new PersonSegmenter(models.Segmenter);
-        _embedder = new ResNetEmbedder(models.ResNet, models.ResNetPreprocess, models.LoadInt8Card(), modelId: models.EmbedderId);
+        _embedder = ResNetEmbedder.Open(models, models.LoadInt8Card());
     }
 
     public ModelPaths Models { get; }

@@ -32,8 +32,11 @@ public sealed class ResNetEmbedder : IDisposable
     private const string InputName = "Input247";
     private const string OutputName = "Pooling395_Output_0";
 
-    /// <summary>The id an index or cache records for the int8 model (the fp32 one is <see cref="ModelPaths.ResNetId"/>).</summary>
-    public const string Int8Id = ModelPaths.ResNetId + "-int8-qdq";
+    /// <summary>Appended to the fp32 network's id for its int8 copy.</summary>
+    public const string Int8Suffix = "-int8-qdq";
+
+    /// <summary>The id an index or cache records for the package's int8 model (the fp32 one is <see cref="ModelPaths.ResNetId"/>).</summary>
+    public const string Int8Id = ModelPaths.ResNetId + Int8Suffix;
 
     private static readonly long[] InputShape = [1, 3, InputSize, InputSize];
 
@@ -44,56 +47,80 @@ public sealed class ResNetEmbedder : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly float[] _meanBgr;
 
-    /// <summary>The fp32 embedder.</summary>
+    /// <summary>
+    /// The network <paramref name="models"/> names (the package's, package + our delta, or a full fine-tuned file) in fp32,
+    /// or the int8 copy that <paramref name="int8Card"/> describes.
+    /// </summary>
+    public static ResNetEmbedder Open(ModelPaths models, Int8ModelCard? int8Card, SessionOptions? options = null) =>
+        new(models.ResNet, models.ResNetPreprocess, int8Card, options, models.EmbedderId, models.EmbedderDelta);
+
+    /// <summary>The package's fp32 embedder.</summary>
     public ResNetEmbedder(string resnetPath, string preprocessPath, SessionOptions? options = null)
         : this(resnetPath, preprocessPath, int8Card: null, options)
     {
     }
 
-    /// <param name="resnetPath">The NuGet ResNet18.onnx.</param>
+    /// <param name="resnetPath">The NuGet ResNet18.onnx (or a fine-tuned network exported in full).</param>
     /// <param name="preprocessPath">The NuGet ResNetPreprocess.onnx.</param>
-    /// <param name="int8Card">When given, the int8 model this card describes is built from <paramref name="resnetPath"/> and run.</param>
+    /// <param name="int8Card">When given, the int8 model this card describes is built from the fp32 network and run.</param>
     /// <param name="options">Session options; <see cref="OnnxSessions.Options"/> when null.</param>
-    /// <param name="modelId">The id an fp32 network is recorded under (<see cref="ModelPaths.ResNetId"/>, or <see cref="ModelPaths.FineTunedId"/>).</param>
+    /// <param name="modelId">The id the fp32 network is recorded under (<see cref="ModelPaths.ResNetId"/>,
+    /// <see cref="ModelPaths.FashionId"/> or <see cref="ModelPaths.FineTunedId"/>); int8 appends <see cref="Int8Suffix"/>.</param>
+    /// <param name="deltaPath">Our fashion embedder's delta (<see cref="EmbedderDelta"/>), added to <paramref name="resnetPath"/>.</param>
     public ResNetEmbedder(string resnetPath, string preprocessPath, Int8ModelCard? int8Card, SessionOptions? options = null,
-        string modelId = ModelPaths.ResNetId)
+        string modelId = ModelPaths.ResNetId, string? deltaPath = null)
     {
         using var shared = options is null ? OnnxSessions.Options() : null;
         _meanBgr = ReadMeanImage(preprocessPath);
-        var sourceSha = ModelHashes.Of(resnetPath);
+        if (deltaPath is null)
+        {
+            Fp32Source = new ModelSource(resnetPath, null);
+        }
+        else
+        {
+            var packageSha = ModelHashes.Of(resnetPath);
+            EmbedderDelta.CheckedCard(deltaPath, packageSha);
+            Fp32Source = ResNetModelFiles.FineTuned(resnetPath, packageSha, deltaPath, ModelHashes.Of(deltaPath));
+        }
+        var sourceSha = Fp32Source.Sha256();
         ModelSource model;
         if (int8Card is null)
         {
             Precision = EmbedderPrecision.Fp32;
             ModelId = modelId;
-            // Vectors of the batched copy equal the package's (same graph, same weights), so fp32 keeps the file's hash:
+            // Vectors of the batched copy equal the source's (same graph, same weights), so fp32 keeps the source's hash:
             // indexes and cached embeddings made before batching stay valid.
             ModelSha256 = sourceSha;
-            model = ResNetModelFiles.BatchedFp32(resnetPath, sourceSha);
+            model = ResNetModelFiles.BatchedFp32(Fp32Source, sourceSha);
         }
         else
         {
-            if (!string.Equals(int8Card.SourceSha256, sourceSha, StringComparison.OrdinalIgnoreCase))
+            if (!string.Equals(int8Card.SourceSha256, sourceSha, StringComparison.OrdinalIgnoreCase)
+                || !string.Equals(int8Card.SourceId, modelId, StringComparison.Ordinal))
             {
                 throw new InvalidDataException(
-                    $"The int8 model card was made from ResNet18 {int8Card.SourceSha256[..12]}…, not this {sourceSha[..12]}…: run `otchatsa models quantize` again.");
+                    $"The int8 model card was made from {int8Card.SourceId} {int8Card.SourceSha256[..12]}…, not from this {modelId} {sourceSha[..12]}…: " +
+                    "run `otchatsa models quantize` again, or use --embedder fp32.");
             }
             Precision = EmbedderPrecision.Int8;
-            ModelId = Int8Id;
+            ModelId = modelId + Int8Suffix;
             ModelSha256 = int8Card.ModelSha256;
-            model = ResNetModelFiles.Int8(resnetPath, int8Card);
+            model = ResNetModelFiles.Int8(Fp32Source, int8Card);
         }
         _session = model.Path is not null
             ? new InferenceSession(model.Path, options ?? shared!)
             : new InferenceSession(model.Bytes!, options ?? shared!);
     }
 
+    /// <summary>The fp32 network as the package's graph (with our delta added, for the fashion embedder): what int8 calibration reads.</summary>
+    public ModelSource Fp32Source { get; }
+
     public EmbedderPrecision Precision { get; }
 
-    /// <summary>Id recorded in index.json and style head cards: <see cref="ModelPaths.ResNetId"/> or <see cref="Int8Id"/>.</summary>
+    /// <summary>Id recorded in index.json and style head cards: the fp32 network's id, with <see cref="Int8Suffix"/> for int8.</summary>
     public string ModelId { get; }
 
-    /// <summary>SHA-256 of the model: the NuGet file for fp32, the rebuilt ONNX bytes for int8.</summary>
+    /// <summary>SHA-256 of the model: the fp32 source (the NuGet file, or package + delta) for fp32, the rebuilt ONNX bytes for int8.</summary>
     public string ModelSha256 { get; }
 
     /// <summary>The mean image in the model's BGR planar layout (3×224×224).</summary>

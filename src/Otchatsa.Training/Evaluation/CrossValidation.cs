@@ -42,7 +42,19 @@ public sealed record CalibrationFit(
 public sealed record ViewResult(string View, int Folds, int Photos, IReadOnlyList<ConditionResult> Conditions, double Seconds)
 {
     public CalibrationFit? Calibration { get; init; }
+
+    /// <summary>With <see cref="CrossValidationSettings.OnlyFold"/>: the scored fold's predictions, for <see cref="CrossValidation.FromHeldOut"/>.</summary>
+    public IReadOnlyList<HeldOutPrediction>? HeldOut { get; init; }
 }
+
+/// <summary>
+/// One query's prediction on a held-out fold, as calibration needs it (uncalibrated head and mixed distributions over
+/// <paramref name="Classes"/>, the closest labelled neighbour's similarity, the outfit similarity, whether a person was
+/// found). <c>eval --fold K --held-out FILE</c> writes them for the scored fold only: with an embedder trained without
+/// that fold, they are what the served head meets on photos no network has seen, unlike the training photos' own vectors.
+/// </summary>
+public sealed record HeldOutPrediction(
+    string Source, string Set, string? Style, string[] Classes, float[] Head, float[] Mixed, float TopSimilarity, float Outfit, bool Person);
 
 /// <summary>Settings of a product-disjoint cross-validation run.</summary>
 public sealed record CrossValidationSettings
@@ -266,8 +278,7 @@ public static class CrossValidation
                 if (t.Calibrating.Contains(r) && r.Classes.Any(c => c.Id == truth.Id))
                 {
                     tallies.Answers.Add((served[0].Score, served[0].Style.Id == truth.Id));
-                    var parent = served.GroupBy(s => s.Style.Parent).Select(g => (Parent: g.Key, P: g.Sum(s => s.Score))).MaxBy(g => g.P);
-                    tallies.ParentAnswers.Add((parent.P, parent.Parent == truth.Parent));
+                    tallies.ParentAnswers.Add(ParentAnswer(served, truth));
                 }
             }
             if (r.Condition.EndsWith(QuerySets.InStudio, StringComparison.Ordinal))
@@ -293,14 +304,9 @@ public static class CrossValidation
         IReadOnlyList<PhotoSample> samples, CrossValidationSettings settings, string[] sources,
         List<(string Name, string Source, string Set)> conditions, List<Record> records, Temperatures t, Tallies tallies, Stopwatch clock)
     {
-        var outfitScores = tallies.OutfitScores;
-        outfitScores.Sort();
-        var outfitThreshold = outfitScores.Count == 0 ? 0f : outfitScores[(int)Math.Floor(settings.OutfitFalseRate * (outfitScores.Count - 1))];
-        double FalseRate(string set)
-        {
-            var rs = records.Where(r => r.Condition.EndsWith(set, StringComparison.Ordinal)).ToArray();
-            return rs.Length == 0 ? 0 : rs.Count(r => r.Outfit < (r.Person ? outfitThreshold - Recommending.OutfitRecommender.NotAnOutfitPersonMargin : outfitThreshold)) / (double)rs.Length;
-        }
+        var outfitThreshold = OutfitThreshold(tallies.OutfitScores, settings.OutfitFalseRate);
+        double FalseRate(string set) => NotAnOutfitRate(
+            records.Where(r => r.Condition.EndsWith(set, StringComparison.Ordinal)).Select(r => (r.Outfit, r.Person)), outfitThreshold);
         return new ViewResult(
             settings.OnlyFold is { } scoredFold ? $"{settings.View.Name} (fold {scoredFold})" : settings.View.Name,
             settings.Folds,
@@ -318,7 +324,102 @@ public static class CrossValidation
                 NotAnOutfitInStudio = FalseRate(QuerySets.InStudio),
                 NotAnOutfitOtherBackground = FalseRate(QuerySets.OtherBackground),
             },
+            HeldOut = settings.OnlyFold is { } only
+                ? records.Where(r => r.Fold == only).Select(r => new HeldOutPrediction(
+                    r.Source, r.Condition.EndsWith(QuerySets.InStudio, StringComparison.Ordinal) ? QuerySets.InStudio : QuerySets.OtherBackground,
+                    r.Photo.Style?.Id, r.Classes.Select(c => c.Id).ToArray(), r.Head, r.Mixed, r.TopSimilarity, r.Outfit, r.Person)).ToArray()
+                : null,
         };
+    }
+
+    /// <summary>
+    /// The calibration (and the style numbers, as served with it) from predictions on held-out folds
+    /// (<see cref="ViewResult.HeldOut"/> of several <c>eval --fold K</c> runs, each with the embedder trained without fold
+    /// K): temperatures, "not sure" and "parent certain" thresholds and the outfit threshold fitted the way
+    /// <see cref="Run"/> fits them, on predictions whose vectors no network was trained on. The conditions are named
+    /// "&lt;source&gt; &lt;set&gt;".
+    /// </summary>
+    public static (CalibrationFit Fit, IReadOnlyList<ConditionResult> Conditions) FromHeldOut(
+        IReadOnlyList<HeldOutPrediction> predictions, CrossValidationSettings settings)
+    {
+        if (predictions.Count == 0)
+        {
+            throw new InvalidDataException("No held-out predictions to calibrate on.");
+        }
+        var sources = predictions.Select(p => p.Source).Distinct(StringComparer.Ordinal).ToArray();
+        var calibrateOn = settings.CalibrateOn is not null && sources.Contains(settings.CalibrateOn) ? settings.CalibrateOn : null;
+        var classes = new Dictionary<string, Styles.FashionStyle[]>(StringComparer.Ordinal);
+        Styles.FashionStyle[] ClassesOf(HeldOutPrediction p) =>
+            classes.TryGetValue(string.Join(',', p.Classes), out var c) ? c
+                : classes[string.Join(',', p.Classes)] = p.Classes.Select(Styles.StyleTaxonomy.Get).ToArray();
+        var calibrating = predictions
+            .Where(p => p.Set == QuerySets.InStudio && (calibrateOn is null || p.Source == calibrateOn) && p.Style is not null && p.Classes.Contains(p.Style))
+            .ToArray();
+        TemperatureFitting.Labelled[] Labelled(bool mix) => calibrating
+            .Select(p => new TemperatureFitting.Labelled(mix ? p.Mixed : p.Head, Array.IndexOf(p.Classes, p.Style!), p.TopSimilarity))
+            .ToArray();
+        var headT = TemperatureFitting.FitTemperature(Labelled(mix: false));
+        var mixT = settings.CalibrateSlope
+            ? TemperatureFitting.FitTemperatureCurve(Labelled(mix: true))
+            : (TemperatureFitting.FitTemperature(Labelled(mix: true)), 0f);
+        StyleScore[] Served(HeldOutPrediction p) => Rank(Calibration.Apply(p.Mixed, Calibration.TemperatureAt(mixT.Item1, mixT.Item2, p.TopSimilarity)), ClassesOf(p));
+        var answers = new List<(double Confidence, bool Correct)>();
+        var parentAnswers = new List<(double Confidence, bool Correct)>();
+        foreach (var p in calibrating)
+        {
+            var served = Served(p);
+            var truth = Styles.StyleTaxonomy.Get(p.Style!);
+            answers.Add((served[0].Score, served[0].Style.Id == truth.Id));
+            parentAnswers.Add(ParentAnswer(served, truth));
+        }
+        var outfitThreshold = OutfitThreshold(predictions.Where(p => p.Set == QuerySets.InStudio).Select(p => p.Outfit).ToList(), settings.OutfitFalseRate);
+        double FalseRate(string set) => NotAnOutfitRate(predictions.Where(p => p.Set == set).Select(p => (p.Outfit, p.Person)), outfitThreshold);
+        var fit = new CalibrationFit(
+            headT, mixT.Item1, mixT.Item2,
+            TemperatureFitting.SureThreshold(answers, settings.SurePrecision),
+            TemperatureFitting.SureThreshold(parentAnswers, settings.SurePrecision),
+            outfitThreshold,
+            calibrateOn ?? "all")
+        {
+            NotAnOutfitInStudio = FalseRate(QuerySets.InStudio),
+            NotAnOutfitOtherBackground = FalseRate(QuerySets.OtherBackground),
+        };
+        var conditions = predictions.GroupBy(p => (p.Source, p.Set)).OrderBy(g => g.Key.Source, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Set == QuerySets.InStudio ? 0 : 1)
+            .Select(g =>
+            {
+                var style = new StyleTally();
+                var head = new StyleTally();
+                foreach (var p in g.Where(p => p.Style is not null))
+                {
+                    var truth = Styles.StyleTaxonomy.Get(p.Style!);
+                    style.Add(truth, Served(p), ClassesOf(p));
+                    head.Add(truth, Rank(Calibration.Apply(p.Head, headT), ClassesOf(p)), ClassesOf(p));
+                }
+                return new ConditionResult($"{g.Key.Source} {g.Key.Set}", style.Metrics(), [], head.Metrics());
+            })
+            .ToArray();
+        return (fit, conditions);
+    }
+
+    /// <summary>The outfit similarity below which the given share of real outfits falls.</summary>
+    private static float OutfitThreshold(List<float> scores, double falseRate)
+    {
+        scores.Sort();
+        return scores.Count == 0 ? 0f : scores[(int)Math.Floor(falseRate * (scores.Count - 1))];
+    }
+
+    /// <summary>Share of real outfits the rule calls "not an outfit" (a found person lowers the bar by the person margin).</summary>
+    private static double NotAnOutfitRate(IEnumerable<(float Outfit, bool Person)> queries, float threshold)
+    {
+        var all = queries.ToArray();
+        return all.Length == 0 ? 0 : all.Count(q => q.Outfit < (q.Person ? threshold - Recommending.OutfitRecommender.NotAnOutfitPersonMargin : threshold)) / (double)all.Length;
+    }
+
+    private static (double Confidence, bool Correct) ParentAnswer(StyleScore[] served, Styles.FashionStyle truth)
+    {
+        var parent = served.GroupBy(s => s.Style.Parent).Select(g => (Parent: g.Key, P: g.Sum(s => s.Score))).MaxBy(g => g.P);
+        return (parent.P, parent.Parent == truth.Parent);
     }
 
     private static int IndexOf(IReadOnlyList<Styles.FashionStyle> classes, Styles.FashionStyle style)

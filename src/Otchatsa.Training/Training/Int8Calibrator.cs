@@ -40,12 +40,12 @@ public static class Int8Calibrator
             throw new InvalidDataException($"'{manifest}' lists no photo that exists.");
         }
 
-        var fp32Bytes = File.ReadAllBytes(fp32.Models.ResNet);
+        var fp32Bytes = fp32.Embedder.Fp32Source.ReadAllBytes();
         var (ranges, photoHashes) = MeasureRanges(fp32, fp32Bytes, calibration, log);
         var model = ResNetQuantizer.Quantize(fp32Bytes, ranges);
         var card = new Int8ModelCard
         {
-            SourceId = ModelPaths.ResNetId,
+            SourceId = fp32.Embedder.ModelId,
             SourceSha256 = fp32.Embedder.ModelSha256,
             ModelSha256 = Convert.ToHexStringLower(SHA256.HashData(model)),
             Method = Method,
@@ -140,7 +140,7 @@ public static class Int8Calibrator
     /// <summary>cosine(int8, fp32) per single-view embedding of <paramref name="photos"/> (all four views of each).</summary>
     public static Int8Check Compare(OutfitEngine fp32, Int8ModelCard card, IReadOnlyList<CatalogRow> photos)
     {
-        using var int8 = new ResNetEmbedder(fp32.Models.ResNet, fp32.Models.ResNetPreprocess, card);
+        using var int8 = ResNetEmbedder.Open(fp32.Models, card);
         var cosines = new List<double>();
         var used = 0;
         foreach (var row in photos)

@@ -12,15 +12,15 @@ using SkiaSharp;
 
 namespace Otchatsa.Tests.Vision;
 
-/// <summary>fp32 and int8 embedders from the committed card, loaded once for the class.</summary>
+/// <summary>The default network (the package's ResNet18) in fp32 and as the int8 copy of the committed card, loaded once for the class.</summary>
 public sealed class Int8Fixture : IDisposable
 {
     public Int8Fixture()
     {
         Paths = ModelPaths.Locate(embedder: EmbedderPrecision.Int8);
         Card = Paths.LoadInt8Card()!;
-        Fp32 = new ResNetEmbedder(Paths.ResNet, Paths.ResNetPreprocess);
-        Int8 = new ResNetEmbedder(Paths.ResNet, Paths.ResNetPreprocess, Card);
+        Fp32 = ResNetEmbedder.Open(Paths, int8Card: null);
+        Int8 = ResNetEmbedder.Open(Paths, Card);
     }
 
     public ModelPaths Paths { get; }
@@ -44,10 +44,12 @@ public sealed class Int8ResNetTests : IClassFixture<Int8Fixture>
     [Fact]
     public void The_committed_card_rebuilds_exactly_the_model_it_names()
     {
-        var fp32 = File.ReadAllBytes(_models.Paths.ResNet);
+        var fp32 = _models.Fp32.Fp32Source.ReadAllBytes();
         var first = ResNetQuantizer.Quantize(fp32, _models.Card.Ranges);
         Assert.Equal(_models.Card.ModelSha256, Convert.ToHexStringLower(SHA256.HashData(first)));
         Assert.Equal(_models.Card.ModelSha256, _models.Int8.ModelSha256);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(fp32)), _models.Card.SourceSha256);
+        Assert.Equal((ModelPaths.ResNetId, ResNetEmbedder.Int8Id), (_models.Card.SourceId, _models.Int8.ModelId));
         Assert.Equal(IndexManifest.Sha256OfFile(_models.Paths.ResNet), _models.Card.SourceSha256);
         // Every activation the quantizer needs is in the card.
         Assert.Equal(ResNetQuantizer.QuantizedTensors(fp32).Order(), _models.Card.Ranges.Select(r => r.Tensor).Order());
@@ -56,7 +58,7 @@ public sealed class Int8ResNetTests : IClassFixture<Int8Fixture>
     [Fact]
     public void The_quantized_graph_is_qdq_around_every_conv_and_runs_as_qlinearconv()
     {
-        var model = ResNetQuantizer.Quantize(File.ReadAllBytes(_models.Paths.ResNet), _models.Card.Ranges);
+        var model = ResNetQuantizer.Quantize(_models.Fp32.Fp32Source.ReadAllBytes(), _models.Card.Ranges);
         var graph = OnnxModel.Parse(model);
         Assert.Equal((string.Empty, (long)ResNetQuantizer.Opset), graph.Opsets.Single());
         Assert.DoesNotContain(graph.Nodes, n => n.OpType is "BatchNormalization" or "Relu");
@@ -177,7 +179,7 @@ public sealed class Int8ResNetTests : IClassFixture<Int8Fixture>
         using var view = TestImages.Noise(224, 224, seed: 9);
         var input = new float[3 * 224 * 224];
         _models.Fp32.FillInput(view, input);
-        using var session = new InferenceSession(_models.Paths.ResNet);
+        using var session = new InferenceSession(_models.Fp32.Fp32Source.ReadAllBytes());
         using var tensor = OrtValue.CreateTensorValueFromMemory(input, [1, 3, 224, 224]);
         using var runOptions = new RunOptions();
         using var outputs = session.Run(runOptions, [session.InputNames[0]], [tensor], [session.OutputNames[0]]);
@@ -186,7 +188,7 @@ public sealed class Int8ResNetTests : IClassFixture<Int8Fixture>
         _models.Fp32.RunRaw(input, ours);
         var maxError = reference.Zip(ours, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(maxError < 1e-3f * reference.Max(Math.Abs), $"max difference {maxError}");
-        Assert.Equal(IndexManifest.Sha256OfFile(_models.Paths.ResNet), _models.Fp32.ModelSha256);
+        Assert.Equal(_models.Fp32.Fp32Source.Sha256(), _models.Fp32.ModelSha256);
     }
 
     [Fact]

@@ -99,4 +99,43 @@ public sealed class CrossValidationTests
         }
         return hash;
     }
+
+    [Fact]
+    public void Held_out_predictions_calibrate_an_overconfident_head_and_survive_the_file_eval_writes()
+    {
+        // 40 in-studio 23-style predictions, top answer 0.95 but right half of the time: the fitted temperatures must
+        // soften them (T > 1); the 3-style sample's in-studio predictions only feed the outfit threshold.
+        string[] classes = ["romantic", "resort", "retro"];
+        var predictions = new List<HeldOutPrediction>();
+        for (var i = 0; i < 40; i++)
+        {
+            var truth = classes[i % 2 == 0 ? 0 : 1 + i % 3 % 2];
+            float[] p = [0.95f, 0.03f, 0.02f];
+            predictions.Add(new HeldOutPrediction("kfashion23", QuerySets.InStudio, truth, classes, p, p, 0.9f, 0.5f + i * 0.01f, Person: true));
+        }
+        for (var i = 0; i < 20; i++)
+        {
+            predictions.Add(new HeldOutPrediction("kfashion", QuerySets.InStudio, "resort", classes, [0.1f, 0.8f, 0.1f], [0.1f, 0.8f, 0.1f], 0.9f, 0.3f, Person: false));
+            predictions.Add(new HeldOutPrediction("kfashion", QuerySets.OtherBackground, "resort", classes, [0.1f, 0.8f, 0.1f], [0.1f, 0.8f, 0.1f], 0.9f, 0.1f, Person: false));
+        }
+        using var folder = new Otchatsa.Tests.Support.TempFolder("otchatsa-held-out-");
+        ModelCardFile.Save(predictions.ToArray(), folder.File("held-out.json"));
+        var read = ModelCardFile.Load<HeldOutPrediction[]>(folder.File("held-out.json"), "held-out predictions");
+        Assert.Equal(predictions.Count, read.Length);
+        Assert.Equal(predictions[3].Mixed, read[3].Mixed);
+        Assert.Equal(predictions[3].Style, read[3].Style);
+
+        var (fit, conditions) = CrossValidation.FromHeldOut(read, new CrossValidationSettings { View = EmbeddingSettings.Default });
+
+        Assert.Equal("kfashion23", fit.FittedOn);
+        Assert.True(fit.HeadTemperature > 1.5f, $"head T {fit.HeadTemperature}");
+        Assert.True(fit.MixTemperature > 1.5f, $"mixed T {fit.MixTemperature}");
+        // The lowest 0.5 % of the 60 in-studio outfit similarities: the kfashion photos' 0.3.
+        Assert.Equal(0.3f, fit.OutfitThreshold);
+        Assert.Equal(1.0, fit.NotAnOutfitOtherBackground); // 0.1 < 0.3, and no person found
+        Assert.Equal(["kfashion in-studio", "kfashion other-background", "kfashion23 in-studio"], conditions.Select(c => c.Queries));
+        Assert.Equal(0.5, conditions[2].Style.Top1, 2);
+        Assert.Equal(1.0, conditions[0].Style.Top1);
+        Assert.Throws<InvalidDataException>(() => CrossValidation.FromHeldOut([], new CrossValidationSettings { View = EmbeddingSettings.Default }));
+    }
 }

@@ -23,8 +23,7 @@ public sealed class EmbedderToolTests(ITestOutputHelper output)
     {
         // The fixture is the tool's `reference` output (PyTorch) on the generated probe pictures; a wrong padding,
         // weight mapping or preprocessing shows up as differences of 1 and more (outputs reach 16).
-        var models = ModelPaths.Locate();
-        using var embedder = new ResNetEmbedder(models.ResNet, models.ResNetPreprocess);
+        using var embedder = ResNetEmbedder.Open(ModelPaths.Locate(embedderModel: ModelPaths.ImageNetModel), int8Card: null);
         var agreement = EmbedderCheck.Compare(EmbedderCheck.Run(embedder), EmbedderCheck.ReadReference(Fixture).Outputs);
         output.WriteLine($"max |Δ| {agreement.MaxAbsDiff:E2}, largest value {agreement.MaxAbsValue:F2}");
         Assert.True(agreement.MaxAbsValue > 5, "the probes must drive the network well away from zero");
@@ -53,7 +52,7 @@ public sealed class EmbedderToolTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void An_explicit_embedder_or_embedder_onnx_in_the_models_folder_replaces_the_package_network()
+    public void The_embedder_model_option_or_the_models_folder_chooses_the_network()
     {
         var dir = Directory.CreateTempSubdirectory("otchatsa-embedder-paths-");
         try
@@ -74,6 +73,18 @@ public sealed class EmbedderToolTests(ITestOutputHelper output)
             Assert.Equal(Otchatsa.Vision.EmbedderPrecision.Fp32, ModelPaths.Locate(dir.FullName, embedderModel: explicitPath).Embedder);
             Assert.Throws<UnknownEmbedderException>(() => ModelPaths.Locate(dir.FullName, Otchatsa.Vision.EmbedderPrecision.Int8, explicitPath));
             Assert.Throws<FileNotFoundException>(() => ModelPaths.Locate(dir.FullName, embedderModel: Path.Combine(dir.FullName, "missing.onnx")));
+            // 'imagenet' is the package's network whatever the folder holds; 'fashion' needs the delta in the folder.
+            var imageNet = ModelPaths.Locate(dir.FullName, embedderModel: ModelPaths.ImageNetModel);
+            Assert.Equal((ModelPaths.ResNetId, (string?)null), (imageNet.EmbedderId, imageNet.EmbedderDelta));
+            Assert.NotEqual(own, imageNet.ResNet);
+            Assert.Contains(EmbedderDelta.FileName, Assert.Throws<FileNotFoundException>(
+                () => ModelPaths.Locate(dir.FullName, embedderModel: ModelPaths.FashionModel)).Message);
+            File.Delete(own);
+            File.WriteAllBytes(Path.Combine(dir.FullName, EmbedderDelta.FileName), [3]);
+            Assert.Equal(ModelPaths.ResNetId, ModelPaths.Locate(dir.FullName).EmbedderId); // the delta is used only when asked for
+            var fashion = ModelPaths.Locate(dir.FullName, embedderModel: ModelPaths.FashionModel);
+            Assert.Equal((ModelPaths.FashionId, Path.Combine(dir.FullName, EmbedderDelta.FileName)), (fashion.EmbedderId, fashion.EmbedderDelta));
+            Assert.Equal(imageNet.ResNet, fashion.ResNet);
         }
         finally
         {
@@ -95,8 +106,8 @@ public sealed class EmbedderToolTests(ITestOutputHelper output)
             Assert.Contains("selfcheck ok", log);
 
             // Before training: the loaded weights against ONNX Runtime on the original file.
-            var package = ModelPaths.Locate();
-            using (var original = new ResNetEmbedder(package.ResNet, package.ResNetPreprocess))
+            var package = ModelPaths.Locate(embedderModel: ModelPaths.ImageNetModel);
+            using (var original = ResNetEmbedder.Open(package, int8Card: null))
             {
                 var before = EmbedderCheck.Compare(EmbedderCheck.Run(original),
                     EmbedderCheck.ReadReference(Path.Combine(dir.FullName, "base.reference.json")).Outputs);
@@ -142,6 +153,36 @@ public sealed class EmbedderToolTests(ITestOutputHelper output)
                 Assert.True(after.MaxAbsDiff <= Tolerance, $"layer4 export: max |Δ| {after.MaxAbsDiff}");
             }
             Assert.Contains("layer4", File.ReadAllText(Path.Combine(stage, "embedder.card.json")));
+
+            // Its committable form: `train.py delta` writes the change of the package's weights; the engine adds it to
+            // the package's graph (our ONNX writer) and agrees with PyTorch on package + delta.
+            var models = Path.Combine(dir.FullName, "models");
+            Directory.CreateDirectory(models);
+            File.Copy(package.Segmenter, Path.Combine(models, "selfie_segmentation.onnx"));
+            foreach (var name in new[] { EmbedderDelta.FileName, EmbedderDelta.CardFileName })
+            {
+                File.Copy(Path.Combine(dir.FullName, "delta", name), Path.Combine(models, name));
+            }
+            var fashion = ModelPaths.Locate(models, Otchatsa.Vision.EmbedderPrecision.Fp32, ModelPaths.FashionModel);
+            Assert.Equal(ModelPaths.FashionId, fashion.EmbedderId);
+            var merged = ResNetEmbedder.Open(fashion, int8Card: null);
+            try
+            {
+                var rebuilt = EmbedderCheck.Compare(EmbedderCheck.Run(merged),
+                    EmbedderCheck.ReadReference(Path.Combine(dir.FullName, "delta", "fashion_embedder.reference.json")).Outputs);
+                output.WriteLine($"package + delta, ONNX Runtime vs PyTorch: max |Δ| {rebuilt.MaxAbsDiff:E2}");
+                Assert.True(rebuilt.MaxAbsDiff <= Tolerance, $"package + delta: max |Δ| {rebuilt.MaxAbsDiff}");
+            }
+            finally
+            {
+                merged.Dispose();
+                // The model cache now holds this throwaway network (package + delta, and its batched copy): remove both.
+                foreach (var file in Directory.EnumerateFiles(ResNetModelFiles.CacheRoot)
+                    .Where(f => f == merged.Fp32Source.Path || Path.GetFileName(f).StartsWith($"resnet18-fp32-{merged.ModelSha256[..16]}", StringComparison.Ordinal)))
+                {
+                    File.Delete(file);
+                }
+            }
         }
         finally
         {
