@@ -39,6 +39,10 @@ internal sealed class ModelsQuantizeCommand : Command<ModelsQuantizeCommand.Sett
         [CommandOption("--models <DIR>")]
         public string? Models { get; init; }
 
+        [CommandOption("--embedder-model <NAME>")]
+        [Description("The network to quantize: 'imagenet' (the package's ResNet18, the default) or 'fashion' (package + our delta).")]
+        public string? EmbedderModel { get; init; }
+
         public override ValidationResult Validate() =>
             SharedSettings.Required(("--calibration", Calibration))
                 .ErrorIf(Photos < 1 || Check < 0, "--photos must be at least 1 and --check not negative.");
@@ -51,7 +55,12 @@ internal sealed class ModelsQuantizeCommand : Command<ModelsQuantizeCommand.Sett
             throw new CliException($"Calibration manifest '{settings.Calibration}' does not exist.");
         }
         var console = CliRunner.Human;
-        using var engine = new OutfitEngine(ModelPaths.Locate(settings.Models, EmbedderPrecision.Fp32));
+        var models = ModelPaths.Locate(settings.Models, EmbedderPrecision.Fp32, settings.EmbedderModel ?? ModelPaths.ImageNetModel);
+        if (models.EmbedderId == ModelPaths.FineTunedId)
+        {
+            throw new CliException("models quantize makes the int8 copy of the package's network ('imagenet') or of our fashion embedder ('fashion'), not of a network exported in full.");
+        }
+        using var engine = new OutfitEngine(models);
         var result = Int8Calibrator.Run(engine, settings.Calibration, settings.Photos, settings.Check, settings.Seed,
             line => console.MarkupLineInterpolated($"[grey]{line}[/]"));
         Directory.CreateDirectory(settings.Out);

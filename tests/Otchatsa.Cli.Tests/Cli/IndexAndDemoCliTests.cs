@@ -135,4 +135,23 @@ public sealed class IndexAndDemoCliTests
         Assert.Contains("pipeline embed p50 / bare int8 cost of its 4 input(s)", result.StdOut);
         Assert.Contains("peak memory", result.StdOut);
     }
+
+    [Fact]
+    public async Task Models_quantize_calibrates_the_fashion_embedder_when_asked_and_refuses_a_network_exported_in_full()
+    {
+        using var folder = new TempFolder("otchatsa-quantize-");
+        var result = await CliProcess.RunAsync(Timeout, "models", "quantize", "--calibration", DemoIndex.Manifest,
+            "--embedder-model", "fashion", "--photos", "2", "--check", "2", "--out", folder.Path);
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        var card = Otchatsa.Vision.Int8ModelCard.Load(folder.File(Otchatsa.Vision.Int8ModelCard.FileName));
+        Assert.Equal(Otchatsa.Pipeline.ModelPaths.FashionId, card.SourceId);
+        Assert.Contains("QLinearConv", result.StdOut);
+
+        var full = folder.File("exported.onnx");
+        File.Copy(folder.File("resnet18_int8.onnx"), full);
+        var refused = await CliProcess.RunAsync(Timeout, "models", "quantize", "--calibration", DemoIndex.Manifest, "--embedder-model", full, "--out", folder.Path);
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("not of a network exported in full", refused.StdErr);
+        Assert.DoesNotContain("   at ", refused.StdErr);
+    }
 }
