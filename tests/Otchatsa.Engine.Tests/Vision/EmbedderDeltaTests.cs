@@ -69,29 +69,35 @@ public sealed class EmbedderDeltaTests
     }
 
     [Fact]
-    public void The_committed_fashion_embedder_is_package_plus_delta_and_matches_its_pytorch_reference()
+    public void The_fashion_embedder_is_the_package_network_with_the_delta_added_at_load_time()
     {
-        var fashion = ModelPaths.Locate(embedderModel: ModelPaths.FashionModel);
-        Assert.Equal(ModelPaths.FashionId, fashion.EmbedderId);
-        Assert.NotNull(fashion.EmbedderDelta);
-        // The committed int8 card is the package network's: ours runs in fp32, and asking for int8 is refused in one line.
-        Assert.Equal(EmbedderPrecision.Fp32, fashion.Embedder);
+        using var models = new FashionModels(seed: 1);
+        // The committed int8 card is the package network's: with it in the folder, ours runs in fp32 and asking for
+        // int8 is refused in one line.
+        File.Copy(ModelPaths.Locate().Int8Card!, Path.Combine(models.Path, Int8ModelCard.FileName));
+        var fashion = ModelPaths.Locate(models.Path, embedderModel: ModelPaths.FashionModel);
+        Assert.Equal((ModelPaths.FashionId, models.Delta, EmbedderPrecision.Fp32), (fashion.EmbedderId, fashion.EmbedderDelta, fashion.Embedder));
         Assert.Contains("--embedder fp32", Assert.Throws<UnknownEmbedderException>(
-            () => ModelPaths.Locate(embedder: EmbedderPrecision.Int8, embedderModel: ModelPaths.FashionModel)).Message);
-        var imageNet = ModelPaths.Locate(embedder: EmbedderPrecision.Fp32, embedderModel: ModelPaths.ImageNetModel);
-        Assert.Equal((ModelPaths.ResNetId, (string?)null), (imageNet.EmbedderId, imageNet.EmbedderDelta));
+            () => ModelPaths.Locate(models.Path, EmbedderPrecision.Int8, ModelPaths.FashionModel)).Message);
+        var imageNet = ModelPaths.Locate(models.Path, EmbedderPrecision.Fp32);
+        Assert.Equal((ModelPaths.ResNetId, (string?)null), (imageNet.EmbedderId, imageNet.EmbedderDelta)); // the default
         Assert.Equal(fashion.ResNet, imageNet.ResNet); // the package's file, with the delta added at load time
 
-        // The reference is PyTorch on package + delta (train.py delta); the engine adds the delta with its own ONNX writer.
-        var reference = EmbedderCheck.ReadReference(Path.Combine(Path.GetDirectoryName(fashion.Segmenter)!, "fashion_embedder.reference.json"));
         using var ours = ResNetEmbedder.Open(fashion, int8Card: null);
         using var package = ResNetEmbedder.Open(imageNet, int8Card: null);
-        var outputs = EmbedderCheck.Run(ours);
-        var agreement = EmbedderCheck.Compare(outputs, reference.Outputs);
-        Assert.True(agreement.MaxAbsDiff <= 1e-3, $"max |Δ| {agreement.MaxAbsDiff}");
-        // ... and it is not the package's network: the trained last stage moves the outputs.
-        var moved = EmbedderCheck.Compare(EmbedderCheck.Run(package), reference.Outputs);
-        Assert.True(moved.MaxAbsDiff > 0.05, $"the delta changed the outputs by only {moved.MaxAbsDiff}");
+        var merged = OnnxModel.Parse(ours.Fp32Source.ReadAllBytes()).Initializers;
+        var original = OnnxModel.Parse(File.ReadAllBytes(fashion.ResNet)).Initializers;
+        var delta = OnnxModel.Parse(File.ReadAllBytes(models.Delta)).Initializers;
+        foreach (var name in models.ChangedTensors)
+        {
+            var (after, before, q) = (merged[name].Floats(), original[name].Floats(), delta[name].Raw);
+            Assert.All(new[] { 0, 1, after.Length - 1 }, i => Assert.Equal(before[i] + (sbyte)q[i] * FashionModels.Step, after[i]));
+        }
+        Assert.Equal(original.Count, merged.Count);
+        Assert.All(original.Keys.Except(models.ChangedTensors), name => Assert.Equal(original[name].Raw, merged[name].Raw));
+
+        var cosine = EmbedderCheck.Compare(EmbedderCheck.Run(ours), EmbedderCheck.Run(package));
+        Assert.True(cosine.MaxAbsDiff > 0.05, $"the delta changed the outputs by only {cosine.MaxAbsDiff}");
         Assert.Equal(ours.Fp32Source.Sha256(), ours.ModelSha256);
         Assert.NotEqual(package.ModelSha256, ours.ModelSha256);
     }
@@ -99,26 +105,27 @@ public sealed class EmbedderDeltaTests
     [Fact]
     public async Task An_index_built_with_the_fashion_embedder_is_served_with_it_without_being_told()
     {
+        using var models = new FashionModels(seed: 2);
         using var folder = new TempFolder("otchatsa-fashion-index-");
         var demo = Path.GetDirectoryName(DemoIndex.Manifest)!;
         var lines = File.ReadLines(DemoIndex.Manifest).ToArray();
         // Twelve demo photos, by absolute path, in a manifest of their own.
         File.WriteAllLines(folder.File("manifest.csv"), lines.Take(1).Concat(lines.Skip(1).Take(12).Select(l => $"{demo}/{l}")));
         var index = folder.File("index");
-        using (var engine = new OutfitEngine(ModelPaths.Locate(embedderModel: ModelPaths.FashionModel)))
+        using (var engine = new OutfitEngine(ModelPaths.Locate(models.Path, embedderModel: ModelPaths.FashionModel)))
         {
             var summary = await new Otchatsa.Indexing.IndexBuilder(engine).BuildAsync(folder.File("manifest.csv"), index);
             Assert.Equal(12, summary.Indexed);
         }
         Assert.Equal(ModelPaths.FashionId, IndexManifest.Load(index).Models.Single(m => m.Role == "embedding").Id);
 
-        using (var runtime = Otchatsa.Hosting.OtchatsaRuntime.Open(index))
+        using (var runtime = Otchatsa.Hosting.OtchatsaRuntime.Open(index, models.Path))
         {
             Assert.Equal(ModelPaths.FashionId, runtime.Engine.Embedder.ModelId);
             var result = runtime.Recommender.Recommend(File.ReadAllBytes(DemoIndex.QueryImage), Otchatsa.Recommending.Strategies.Create(null));
             Assert.NotEmpty(result.Recommendation.Malls.SelectMany(m => m.Items));
         }
-        var refused = Assert.Throws<IndexIncompatibleException>(() => Otchatsa.Hosting.OtchatsaRuntime.Open(index, embedderModel: ModelPaths.ImageNetModel));
+        var refused = Assert.Throws<IndexIncompatibleException>(() => Otchatsa.Hosting.OtchatsaRuntime.Open(index, models.Path, embedderModel: ModelPaths.ImageNetModel));
         Assert.Contains("rebuild with `otchatsa index build`", refused.Message);
     }
 
