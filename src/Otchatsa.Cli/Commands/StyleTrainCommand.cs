@@ -111,7 +111,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
                 .ToArray();
             (fit, var conditions) = CrossValidation.FromHeldOut(heldOut, new CrossValidationSettings { View = view });
             bySource = conditions.Where(c => c.Queries.EndsWith(QuerySets.InStudio, StringComparison.Ordinal))
-                .Select(c => CardMetrics.From($"{c.Queries} (held out by {settings.CalibrateWith.Length} fold-trained embedders)", settings.Folds, c.Style))
+                .Select(c => CardMetrics.From($"{c.Queries} (held out by {settings.CalibrateWith.Length} fold-trained embedders)", settings.CalibrateWith.Length, c.Style))
                 .ToArray();
             console.MarkupLineInterpolated(
                 $"Calibration from {heldOut.Length} held-out predictions in {settings.CalibrateWith.Length} files (not from this run's own vectors).");

@@ -233,16 +233,16 @@ public static class CrossValidation
         for (var f = 0; f < settings.Folds; f++)
         {
             headT[f] = TemperatureFitting.FitTemperature(Labelled(calibrating.Where(r => r.Fold != f), mix: false));
-            mixT[f] = settings.CalibrateSlope
-                ? TemperatureFitting.FitTemperatureCurve(Labelled(calibrating.Where(r => r.Fold != f), mix: true))
-                : (TemperatureFitting.FitTemperature(Labelled(calibrating.Where(r => r.Fold != f), mix: true)), 0f);
+            mixT[f] = MixTemperature(Labelled(calibrating.Where(r => r.Fold != f), mix: true), settings);
         }
         var allHeadT = TemperatureFitting.FitTemperature(Labelled(calibrating, mix: false));
-        (float T0, float Slope) allMixT = settings.CalibrateSlope
-            ? TemperatureFitting.FitTemperatureCurve(Labelled(calibrating, mix: true))
-            : (TemperatureFitting.FitTemperature(Labelled(calibrating, mix: true)), 0f);
+        var allMixT = MixTemperature(Labelled(calibrating, mix: true), settings);
         return new Temperatures(calibrating, headT, mixT, allHeadT, allMixT);
     }
+
+    /// <summary>The mixed distribution's temperature: one value, or a curve over the closest labelled neighbour's similarity.</summary>
+    private static (float T0, float Slope) MixTemperature(IReadOnlyList<TemperatureFitting.Labelled> labelled, CrossValidationSettings settings) =>
+        settings.CalibrateSlope ? TemperatureFitting.FitTemperatureCurve(labelled) : (TemperatureFitting.FitTemperature(labelled), 0f);
 
     /// <summary>What pass 2 counts: style and strategy tallies per condition, and the answers the thresholds are fitted on.</summary>
     private sealed class Tallies(List<(string Name, string Source, string Set)> conditions, IReadOnlyList<string> strategies)
@@ -359,10 +359,8 @@ public static class CrossValidation
             .Select(p => new TemperatureFitting.Labelled(mix ? p.Mixed : p.Head, Array.IndexOf(p.Classes, p.Style!), p.TopSimilarity))
             .ToArray();
         var headT = TemperatureFitting.FitTemperature(Labelled(mix: false));
-        var mixT = settings.CalibrateSlope
-            ? TemperatureFitting.FitTemperatureCurve(Labelled(mix: true))
-            : (TemperatureFitting.FitTemperature(Labelled(mix: true)), 0f);
-        StyleScore[] Served(HeldOutPrediction p) => Rank(Calibration.Apply(p.Mixed, Calibration.TemperatureAt(mixT.Item1, mixT.Item2, p.TopSimilarity)), ClassesOf(p));
+        var mixT = MixTemperature(Labelled(mix: true), settings);
+        StyleScore[] Served(HeldOutPrediction p) => Rank(Calibration.Apply(p.Mixed, Calibration.TemperatureAt(mixT.T0, mixT.Slope, p.TopSimilarity)), ClassesOf(p));
         var answers = new List<(double Confidence, bool Correct)>();
         var parentAnswers = new List<(double Confidence, bool Correct)>();
         foreach (var p in calibrating)
@@ -375,7 +373,7 @@ public static class CrossValidation
         var outfitThreshold = OutfitThreshold(predictions.Where(p => p.Set == QuerySets.InStudio).Select(p => p.Outfit).ToList(), settings.OutfitFalseRate);
         double FalseRate(string set) => NotAnOutfitRate(predictions.Where(p => p.Set == set).Select(p => (p.Outfit, p.Person)), outfitThreshold);
         var fit = new CalibrationFit(
-            headT, mixT.Item1, mixT.Item2,
+            headT, mixT.T0, mixT.Slope,
             TemperatureFitting.SureThreshold(answers, settings.SurePrecision),
             TemperatureFitting.SureThreshold(parentAnswers, settings.SurePrecision),
             outfitThreshold,
