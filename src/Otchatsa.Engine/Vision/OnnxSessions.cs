@@ -3,9 +3,12 @@ using Microsoft.ML.OnnxRuntime;
 namespace Otchatsa.Vision;
 
 /// <summary>
-/// ONNX Runtime set up once per process with one global intra-op thread pool that every session shares. With a pool
-/// per session, the segmenter's threads keep spinning after their run while ResNet18 starts, and the two models fight
-/// over the two cores: measured here, a ResNet18 run right after a segmenter run took 38 ms instead of 21 ms.
+/// ONNX Runtime set up once per process with one global intra-op thread pool for the network that needs the cores
+/// (ResNet18, <see cref="Options"/>), and small models run on their caller's thread (<see cref="CallerThread"/>).
+/// Both alternatives were measured to cost ResNet18 about half its speed on the two cores: with a pool per session
+/// the segmenter's threads kept spinning after their run while ResNet18 started (38 ms instead of 21 ms); with the
+/// segmenter on the shared pool too, a ResNet18 batch of four right after a segmenter run took 40–45 ms instead of
+/// 22–24 ms, for at least 20 ms after it (the segmenter itself is no faster on two threads: 5–8 ms either way).
 /// </summary>
 public static class OnnxSessions
 {
@@ -23,6 +26,23 @@ public static class OnnxSessions
         {
             options.DisablePerSessionThreads();
         }
+        return options;
+    }
+
+    /// <summary>
+    /// Options for a small model that runs on the calling thread (one intra-op thread: no pool, nothing spins after
+    /// the run), for the person segmenter and the preprocessing graph; the caller disposes them.
+    /// </summary>
+    public static SessionOptions CallerThread()
+    {
+        EnsureEnvironment();
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+        };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return options;
     }
 

@@ -34,12 +34,12 @@ public sealed class PersonSegmenter : IDisposable
     /// <param name="modelPath">The ONNX model; <see cref="DefaultModelPath"/> when null.</param>
     public PersonSegmenter(string? modelPath = null)
     {
-        using var options = OnnxSessions.Options();
+        using var options = OnnxSessions.CallerThread();
         _session = new InferenceSession(modelPath ?? DefaultModelPath, options);
     }
 
     /// <param name="modelPath">The ONNX model.</param>
-    /// <param name="options">Session options (e.g. <see cref="OnnxSessions.Options"/>, sharing one thread pool).</param>
+    /// <param name="options">Session options (e.g. <see cref="OnnxSessions.CallerThread"/>, as the default constructor uses).</param>
     public PersonSegmenter(string modelPath, SessionOptions options)
     {
         _session = new InferenceSession(modelPath, options);

@@ -246,7 +246,7 @@ public sealed class ResNetEmbedder : IDisposable
     private static float[] ReadMeanImage(string preprocessPath)
     {
         // The preprocess graph is output = BGR(input) - mean, so a zero input yields -mean.
-        using var options = OnnxSessions.Options();
+        using var options = OnnxSessions.CallerThread();
         using var session = new InferenceSession(preprocessPath, options);
         var zeros = new float[3 * Plane];
         var output = new float[3 * Plane];
