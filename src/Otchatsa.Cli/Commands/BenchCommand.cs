@@ -111,6 +111,9 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         return 0;
     }
 
+    /// <summary>Above this, the pipeline's embed stage is reported as slower than the bare network (measured 1.00–1.17).</summary>
+    private const double SlowPipelineRatio = 1.3;
+
     /// <summary>Runs one photo at a time; returns the embed stage's p50.</summary>
     private static double Pipeline(OutfitEngine engine, OtchatsaRuntime? runtime, byte[][] photos, int warmup, CancellationToken cancellationToken)
     {
@@ -185,6 +188,11 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         var runs = engine.InputsPerPhoto;
         var bareOwn = runs == 4 ? samples.P50($"{own} batch 4 (per photo = 4 views)") : runs * samples.P50($"{own} batch 1 (per run)");
         console.MarkupLineInterpolated($"pipeline embed p50 / bare {own} cost of its {runs} input(s) = {embedP50 / bareOwn:F2}");
+        if (embedP50 / bareOwn > SlowPipelineRatio)
+        {
+            // The symptom of a model sharing the network's pool (README, Speed: the segmenter on it cost the next run 2×).
+            console.MarkupLineInterpolated($"[yellow]the pipeline's network runs {embedP50 / bareOwn:F1}× slower than bare: something uses the cores between or during its runs (another busy process, or a model on the network's thread pool)[/]");
+        }
         var fp32 = samples.P50("fp32 batch 4 (per photo = 4 views)");
         var int8 = samples.P50("int8 batch 4 (per photo = 4 views)");
         if (!double.IsNaN(fp32) && !double.IsNaN(int8))
