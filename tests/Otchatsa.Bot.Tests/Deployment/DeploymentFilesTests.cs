@@ -53,6 +53,9 @@ public sealed partial class DeploymentFilesTests
         Assert.Equal("yes", directives["DynamicUser"].Single());
         Assert.Equal("strict", directives["ProtectSystem"].Single());
         Assert.Equal("otchatsa", directives["StateDirectory"].Single());
+        // The int8 model built on first use must land somewhere writable, or every start rebuilds it in memory.
+        Assert.Equal("otchatsa", directives["CacheDirectory"].Single());
+        Assert.Contains(directives["Environment"], e => e.StartsWith("OTCHATSA_MODEL_CACHE=/var/cache/otchatsa/", StringComparison.Ordinal));
         Assert.Equal("", directives["CapabilityBoundingSet"].Single());
         Assert.Equal("yes", directives["NoNewPrivileges"].Single());
         Assert.Equal("yes", directives["PrivateTmp"].Single());
@@ -86,6 +89,7 @@ public sealed partial class DeploymentFilesTests
         Assert.Contains("/healthz", health, StringComparison.Ordinal);
         Assert.Contains(runtime, l => l.StartsWith("VOLUME ", StringComparison.Ordinal) && l.Contains("/var/lib/otchatsa", StringComparison.Ordinal) && l.Contains("/index", StringComparison.Ordinal));
         Assert.Contains(runtime, l => l.Contains("Otchatsa__StatePath=/var/lib/otchatsa/", StringComparison.Ordinal));
+        Assert.Contains(runtime, l => l.Contains("OTCHATSA_MODEL_CACHE=/var/lib/otchatsa/", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("Token", StringComparison.OrdinalIgnoreCase) && !l.StartsWith('#'));
 
         // Nothing local or secret goes into the build context.
