@@ -36,14 +36,23 @@ public sealed class ProtoMessage
         return this;
     }
 
-    public ProtoMessage Bytes(int field, byte[] value)
+    public ProtoMessage Bytes(int field, byte[] value) => Bytes(field, new ReadOnlyMemory<byte>(value));
+
+    /// <summary>A nested message, written from its buffer without copying it first.</summary>
+    public ProtoMessage Message(int field, ProtoMessage value)
     {
-        _out.WriteTag(field, WireFormat.WireType.LengthDelimited);
-        _out.WriteBytes(ByteString.CopyFrom(value));
-        return this;
+        ArgumentNullException.ThrowIfNull(value);
+        value._out.Flush();
+        return Bytes(field, new ReadOnlyMemory<byte>(value._buffer.GetBuffer(), 0, (int)value._buffer.Length));
     }
 
-    public ProtoMessage Message(int field, ProtoMessage value) => Bytes(field, value.ToArray());
+    private ProtoMessage Bytes(int field, ReadOnlyMemory<byte> value)
+    {
+        _out.WriteTag(field, WireFormat.WireType.LengthDelimited);
+        // Wrapped, not copied: the bytes are written into this message's buffer at once and not kept.
+        _out.WriteBytes(UnsafeByteOperations.UnsafeWrap(value));
+        return this;
+    }
 
     public ProtoMessage PackedInt64(int field, IReadOnlyList<long> values)
     {
