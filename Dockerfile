@@ -33,7 +33,7 @@ COPY --from=build --chown=root:root /out/bot/ /app/bot/
 COPY --from=build --chown=root:root /out/cli/ /app/cli/
 # MALLOC_MMAP_THRESHOLD_: native blocks over 128 KB (decoded photos, model buffers) are mapped and unmapped on their
 # own instead of being kept in glibc's per-thread arenas; see docs/web.md for what it does to peak memory.
-# OTCHATSA_MODEL_CACHE: the int8 ResNet18 rebuilt from its card on first use (about 1.5 s, ~0.5 GB transient) is kept
+# OTCHATSA_MODEL_CACHE: the int8 ResNet18 rebuilt from its card on first use (about 1 s, ~0.2 GB transient) is kept
 # in the state volume, so a --read-only container builds it once per volume, not at every start.
 # The two writable places: the state volume (SQLite job queue, polling offset), owned by the service user, and the
 # index volume, mounted read-only. Everything else is meant to run with --read-only.
