@@ -85,7 +85,7 @@ public sealed record ModelPaths(string ResNet, string ResNetPreprocess, string S
         if (fashion && !File.Exists(Path.Combine(models, Vision.EmbedderDelta.FileName)))
         {
             throw new FileNotFoundException(
-                $"The fashion embedder '{Path.Combine(models, Vision.EmbedderDelta.FileName)}' is missing: build the solution (it copies the models) or set Otchatsa:ModelsPath.",
+                $"The fashion embedder '{Path.Combine(models, Vision.EmbedderDelta.FileName)}' is missing: it is not in git; make it with tools/embedder-train/run.sh and copy fashion_embedder.* into that folder (or give --models), or use --embedder-model imagenet.",
                 Path.Combine(models, Vision.EmbedderDelta.FileName));
         }
         var own = imageNet || fashion ? null

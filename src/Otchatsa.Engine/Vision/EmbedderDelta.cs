@@ -5,7 +5,8 @@ using Otchatsa.Pipeline;
 namespace Otchatsa.Vision;
 
 /// <summary>
-/// Our fashion embedder in its committed form: <c>models/fashion_embedder.delta.onnx</c>, the change
+/// Our fashion embedder in the form the product loads (made by the model builder, not in git: 13 MB):
+/// <c>models/fashion_embedder.delta.onnx</c>, the change
 /// <c>tools/embedder-train</c> (<c>train.py delta</c>) made to the NuGet ResNet18's weights, and its card
 /// <c>models/fashion_embedder.card.json</c> (training data hashes, folds, losses, the package's SHA-256 it applies to).
 /// The delta is an ONNX file holding only initializers named after the package graph's: a convolution's change as int8
