@@ -13,7 +13,7 @@ internal sealed class IndexBuildCommand : AsyncCommand<IndexBuildCommand.Setting
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--catalog <CSV>")]
-        [Description("Catalog manifest: image, mall[, style, title, url, price, mall_url].")]
+        [Description("Catalog manifest: image, mall[[, style, title, url, price, mall_url]].")]
         public string Catalog { get; init; } = "";
 
         [CommandOption("--out <DIR>")]

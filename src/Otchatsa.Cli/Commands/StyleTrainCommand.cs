@@ -19,7 +19,7 @@ internal sealed class StyleTrainCommand : Command<StyleTrainCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--data <CSV>")]
-        [Description("Labelled manifest: image, style[, substyle, product, mall]; repeat it to train on several manifests together.")]
+        [Description("Labelled manifest: image, style[[, substyle, product, mall]]; repeat it to train on several manifests together.")]
         public string[] Data { get; init; } = [];
 
         [CommandOption("--out <ONNX>")]
