@@ -313,26 +313,23 @@ public sealed class OnnxModel
     {
         var input = new CodedInputStream(bytes);
         var dims = new List<long>();
-        var floats = new List<float>();
+        // float_data as little-endian IEEE bytes, byte for byte what raw_data holds: one chunk per field occurrence
+        // (a packed field is taken over without copying; writers emit one, so it usually becomes raw as it is).
+        var floatData = new List<byte[]>();
         int type = 0;
         string name = "";
         byte[]? raw = null;
-        byte[]? packedFloats = null;
         foreach (var (field, wire) in Fields(input))
         {
             switch (field)
             {
                 case 1: ReadInt64s(input, wire, dims); break;
                 case 2: type = input.ReadInt32(); break;
-                case 4 when wire == WireFormat.WireType.LengthDelimited && packedFloats is null && floats.Count == 0:
-                    // Packed float_data is little-endian IEEE floats, byte for byte what raw_data holds.
-                    packedFloats = Owned(input.ReadBytes());
-                    break;
                 case 4 when wire == WireFormat.WireType.LengthDelimited:
-                    var data = input.ReadBytes().Span;
-                    floats.AddRange(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(data[..(data.Length / 4 * 4)]).ToArray());
+                    var packed = Owned(input.ReadBytes());
+                    floatData.Add(packed.Length % 4 == 0 ? packed : packed[..(packed.Length / 4 * 4)]);
                     break;
-                case 4: floats.Add(input.ReadFloat()); break;
+                case 4: floatData.Add(BitConverter.GetBytes(input.ReadFloat())); break;
                 case 8: name = input.ReadString(); break;
                 case 9: raw = Owned(input.ReadBytes()); break;
                 default: input.SkipLastField(); break;
@@ -344,21 +341,7 @@ public sealed class OnnxModel
             {
                 throw new InvalidDataException($"Initializer '{name}' of type {type} is not stored as raw_data, which this reader needs.");
             }
-            if (packedFloats is not null && floats.Count == 0)
-            {
-                raw = packedFloats;
-            }
-            else
-            {
-                var all = new List<float>(packedFloats is null ? 0 : packedFloats.Length / 4 + floats.Count);
-                if (packedFloats is not null)
-                {
-                    all.AddRange(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(packedFloats.AsSpan(0, packedFloats.Length / 4 * 4)).ToArray());
-                }
-                all.AddRange(floats);
-                raw = new byte[all.Count * 4];
-                Buffer.BlockCopy(all.ToArray(), 0, raw, 0, raw.Length);
-            }
+            raw = floatData.Count == 1 ? floatData[0] : [.. floatData.SelectMany(chunk => chunk)];
         }
         return new OnnxTensor(name, type, [.. dims], raw);
     }
