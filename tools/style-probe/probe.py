@@ -3,12 +3,14 @@
 the tools/style-probe rows) on the engine's cached vectors, in PyTorch (Debian's python3-torch).
 
     otchatsa embedder data --data ../shared/data/kfashion/manifest.csv --data ../shared/data/kfashion23/manifest.csv --out /tmp/ed
-    /usr/bin/python3 tools/style-probe/probe.py /tmp/ed
+    /usr/bin/python3 tools/style-probe/probe.py /tmp/ed [--parts]
 
 It reads the cache and the label JSON files in place (nothing is copied) and prints head-alone and gated-mix numbers
 over eval's five product-disjoint folds: the engine's recipe, the true-garment-attribute ceiling, the class weights
-that favour the 23-style sample, per-class L2 and the similarity-gated neighbour vote. Settings were tuned on these
-same folds. Each line: 23-style sample top-1, top-3, macro-F1, styles named | first sample top-1, top-3, macro-F1.
+that favour the 23-style sample, per-class L2, the similarity-gated neighbour vote and experts gated by which sample
+a photo looks like; with --parts also the photos' true garment boxes cut out and embedded (read in place, kept in
+memory). Settings were tuned on these same folds. Each line: 23-style sample top-1, top-3, macro-F1, styles named |
+first sample top-1, top-3, macro-F1.
 """
 import collections, csv, json, os, sys
 import numpy as np, torch
@@ -47,16 +49,17 @@ def load(folder):
                 continue
             v = np.stack(v)
             label = json.load(open(os.path.join(base, rows[p['image']]['label'])))
-            label = label['데이터셋 정보']['데이터셋 상세설명']['라벨링']
+            label = label['데이터셋 정보']['데이터셋 상세설명']
             attrs = set()
             for g in GARMENTS:
-                for item in label.get(g, []):
+                for item in label['라벨링'].get(g, []):
                     if item:
                         attrs.add((g, 'present'))
                     for k, val in item.items():
                         for x in (val if isinstance(val, list) else [val]):
                             attrs.add((g, k, x))
             photos.append(dict(m=m, style=p['style'] or '', sub=p['substyle'] or '', fold=p['fold'], xv=v, attrs=attrs,
+                               row=rows[p['image']], base=base, boxes=label.get('렉트좌표', {}),
                                x=nz(np.concatenate([nz(nz(v[0]) + nz(v[1])), nz(nz(v[2]) + nz(v[3]))]))))
     return photos
 
@@ -159,8 +162,74 @@ def gated(head, votes, nearest, T, a, c, s):
     return out
 
 
+def garment_vectors(photos):
+    """Each photo's true AI Hub garment boxes (top, bottom, outer; a dress counts as top and bottom) cut from the
+    photo in place, squared with black, 224 px, through the package's ResNet18 (fp32, torchvision) with its mirror:
+    an upper bound for embedding garment crops beside the person. Kept in memory only (about 3 minutes)."""
+    from PIL import Image
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'embedder-train'))
+    import resnet_onnx as R
+    nuget = os.path.join(os.environ.get('NUGET_PACKAGES') or os.path.expanduser('~/.nuget/packages'),
+                         'microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels')
+    net = R.load_nuget_resnet18(os.path.join(nuget, 'ResNet18Onnx/ResNet18.onnx')).eval()
+    mean = R.read_mean_image(os.path.join(nuget, 'ResNetPrepOnnx/ResNetPreprocess.onnx'))
+
+    def square(img):
+        side = max(img.size)
+        canvas = Image.new('RGB', (side, side))
+        canvas.paste(img, ((side - img.size[0]) // 2, (side - img.size[1]) // 2))
+        return np.asarray(canvas.resize((224, 224), Image.BOX))
+    for p in photos:
+        img = Image.open(os.path.join(p['base'], p['row']['image'])).convert('RGB')
+        sx, sy = img.size[0] / float(p['row']['original_width']), img.size[1] / float(p['row']['original_height'])
+        crops, kinds = [], []
+        for g in GARMENTS:
+            b = next((b for b in p['boxes'].get(g, []) if b and b.get('가로', 0) > 5 and b.get('세로', 0) > 5), None)
+            if b is None:
+                continue
+            x0, y0 = max(0, int(b['X좌표'] * sx)), max(0, int(b['Y좌표'] * sy))
+            x1 = min(img.size[0], int((b['X좌표'] + b['가로']) * sx)); y1 = min(img.size[1], int((b['Y좌표'] + b['세로']) * sy))
+            if x1 - x0 >= 4 and y1 - y0 >= 4:
+                c = square(img.crop((x0, y0, x1, y1)))
+                crops += [c, c[:, ::-1]]; kinds.append(g)
+        v = {}
+        if crops:
+            with torch.no_grad():
+                z = nz(net(R.to_input(np.stack(crops), mean)).reshape(len(crops), -1).numpy())
+            v = {g: nz(z[2 * k] + z[2 * k + 1]) for k, g in enumerate(kinds)}
+        zero = np.zeros(512)
+        p['parts'] = np.concatenate([v.get('상의', v.get('원피스', zero)), v.get('하의', v.get('원피스', zero)), v.get('아우터', zero)])
+
+
+def domain_scores(l2):
+    """Out-of-fold probability that a photo belongs to the 23-style sample (balanced logistic regression)."""
+    out = {}
+    for f in range(5):
+        train = [p for p in P if p['fold'] != f]
+        X = np.array([p['x'] for p in train]); y = np.array([p['m'] for p in train], dtype=float)
+        mu, sd = X.mean(0), X.std(0) + 1e-6
+        Xt = torch.tensor((X - mu) / sd, dtype=torch.float32); yt = torch.tensor(y, dtype=torch.float32)
+        wt = torch.tensor(np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean())), dtype=torch.float32)
+        a = torch.zeros(X.shape[1], requires_grad=True); b = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.LBFGS([a, b], max_iter=300, line_search_fn='strong_wolfe')
+
+        def closure():
+            opt.zero_grad()
+            loss = (wt * torch.nn.functional.binary_cross_entropy_with_logits(Xt @ a + b, yt, reduction='none')).sum() \
+                + 0.5 * l2 * (a * a).sum()
+            loss.backward()
+            return loss
+        opt.step(closure)
+        a, b = a.detach().numpy(), float(b.detach())
+        for i, p in enumerate(P):
+            if p['fold'] == f and p['style']:
+                out[i] = 1 / (1 + np.exp(-(((p['x'] - mu) / sd) @ a + b)))
+    return out
+
+
 if __name__ == '__main__':
     P = load(sys.argv[1])
+    with_parts = '--parts' in sys.argv[2:]
     STY = sorted({p['style'] for p in P if p['style']}); SI = {s: i for i, s in enumerate(STY)}; K = len(STY)
     recipe = cv()
     show('recipe (standardised, L2 200)', recipe)
@@ -201,3 +270,27 @@ if __name__ == '__main__':
     for variant, head, T in (('recipe', recipe, 1), ('favour', favour[0.6], 0.05)):
         for a, c, s in ((0.6, 0, 0), (1, 0.88, 0.01), (1, 0.9, 0.02), (1, 0.92, 0.01)):
             show(f'{variant} head + vote, gate {a} c {c} s {s}', gated(head, votes, nearest, T, a, c, s))
+
+    # A mixture of experts gated by the sample: (1 − d)·served mix + d·softmax(favouring head / 0.1), d the
+    # out-of-fold probability that the photo is from the 23-style sample (sharpened: logit × 2).
+    served = gated(recipe, votes, nearest, 1, 0.6, 0, 0)
+    for l2 in (100, 1000):
+        d = domain_scores(l2)
+        ids = sorted(d)
+        ranks = np.argsort(np.argsort([d[i] for i in ids]))
+        pos = [r for r, i in zip(ranks, ids) if P[i]['m'] == 1]
+        auc = (np.sum(pos) - len(pos) * (len(pos) - 1) / 2) / (len(pos) * (len(ids) - len(pos)))
+        mix = {}
+        for i in ids:
+            q = min(max(d[i], 1e-6), 1 - 1e-6)
+            g = 1 / (1 + np.exp(-2 * np.log(q / (1 - q))))
+            e = np.exp((favour[0.6][i] - favour[0.6][i].max()) / 0.1)
+            mix[i] = (1 - g) * served[i] + g * e / e.sum()
+        show(f'sample-gated experts, domain L2 {l2} (AUC {auc:.3f})', mix)
+    if with_parts:
+        garment_vectors(P)
+        show('recipe without the unmirrored view (what the garment lines add to)', cv(aug=0))
+        show('garment crops alone (3 x 512)', cv(feat=lambda p: p['parts'], aug=0))
+        show('embedding + garment crops', cv(feat=lambda p: np.concatenate([p['x'], p['parts']]), aug=0))
+        show('favouring head, embedding + garment crops / 2',
+             cv(feat=lambda p: np.concatenate([p['x'], p['parts'] / 2]), l2=0.6, weights='favour', std=False, aug=0))
