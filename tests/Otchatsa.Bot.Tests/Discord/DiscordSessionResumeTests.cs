@@ -54,6 +54,10 @@ public sealed class DiscordSessionResumeTests : IDisposable
             // A handled event before the lost one: the saved sequence is past it, so it is not replayed.
             await fake.DispatchAsync("MESSAGE_CREATE", FakeEvents.Message(DmChannel, null, Alice, "hi"));
             await fake.WaitUntilAsync(() => Posts(fake, DmChannel).Count >= 1, Budget, "the DM hint");
+            // Its job is marked done only after the reply's response came back: wait for that too, or a loaded
+            // machine stops the worker in between and the outbox still (rightly) holds the job as pending.
+            var outbox = first.Host.Services.GetRequiredService<JobOutbox>();
+            await fake.WaitUntilAsync(() => outbox.Counts(DiscordJobHandler.NetworkName) == (0, 1, 0), Budget, "the DM hint's job done");
 
             // The crash window: the worker has the event, its job is not stored yet, and it never will be.
             first.Host.Services.GetRequiredService<DiscordIntakeHook>().BeforeStore = async (request, ct) =>
