@@ -8,6 +8,7 @@ using Otchatsa.Pipeline;
 using Otchatsa.Recommending;
 using Otchatsa.Training;
 using Otchatsa.Vision;
+using SkiaSharp;
 using Spectre.Console.Cli;
 using Spectre.Console;
 
@@ -44,11 +45,11 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         public string? Embedder { get; init; }
 
         [CommandOption("--raw <N>")]
-        [Description("Photos whose inputs time the bare network (fp32 and int8, batch 1 and 4). Default 50; 0 skips.")]
+        [Description("Photos whose inputs time the bare network (fp32 and int8, batch 1, one photo's inputs and two photos'). Default 50; 0 skips.")]
         public int Raw { get; init; } = 50;
 
         [CommandOption("--candidates <N>")]
-        [Description("Photos whose four inputs time ways of running one photo's batch of 4 (int8), side by side. Default 0 (skipped).")]
+        [Description("Photos whose four inputs time ways of running one photo's batch of 4 (int8, a 4-input view such as --view crop+whole/flip), side by side. Default 0 (skipped).")]
         public int Candidates { get; init; }
 
         [CommandOption("--build <CSV>")]
@@ -163,7 +164,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         }
         wall.Stop();
         var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
-        var views = (engine.Settings.View == OutfitView.CropPlusWhole ? 2 : 1) * (engine.Settings.FlipAverage ? 2 : 1);
+        var views = engine.InputsPerPhoto;
         var console = AnsiConsole.Console;
         console.MarkupLineInterpolated($"[bold]1. one photo at a time[/] ({views} network input(s) per photo, one batch; {(runtime is null ? "no index" : "with index")})");
         console.Write(samples.Table());
@@ -186,18 +187,18 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         console.Write(samples.Table());
         var own = engine.Embedder.Precision.ToString().ToLowerInvariant();
         var runs = engine.InputsPerPhoto;
-        var bareOwn = runs == 4 ? samples.P50($"{own} batch 4 (per photo = 4 views)") : runs * samples.P50($"{own} batch 1 (per run)");
+        var bareOwn = samples.P50(PhotoBatch(own, runs));
         console.MarkupLineInterpolated($"pipeline embed p50 / bare {own} cost of its {runs} input(s) = {embedP50 / bareOwn:F2}");
         if (embedP50 / bareOwn > SlowPipelineRatio)
         {
             // The symptom of a model sharing the network's pool (README, Speed: the segmenter on it cost the next run 2×).
             console.MarkupLineInterpolated($"[yellow]the pipeline's network runs {embedP50 / bareOwn:F1}× slower than bare: something uses the cores between or during its runs (another busy process, or a model on the network's thread pool)[/]");
         }
-        var fp32 = samples.P50("fp32 batch 4 (per photo = 4 views)");
-        var int8 = samples.P50("int8 batch 4 (per photo = 4 views)");
+        var fp32 = samples.P50(PhotoBatch("fp32", runs));
+        var int8 = samples.P50(PhotoBatch("int8", runs));
         if (!double.IsNaN(fp32) && !double.IsNaN(int8))
         {
-            console.MarkupLineInterpolated($"int8 speed-up, batch 4: {fp32 / int8:F2}×; batch 1: {samples.P50("fp32 batch 1 (per run)") / samples.P50("int8 batch 1 (per run)"):F2}×; peak memory with both models {Memory.PeakMb():F0} MB");
+            console.MarkupLineInterpolated($"int8 speed-up, batch {runs}: {fp32 / int8:F2}×; batch 1: {samples.P50("fp32 batch 1 (per run)") / samples.P50("int8 batch 1 (per run)"):F2}×; peak memory with both models {Memory.PeakMb():F0} MB");
         }
     }
 
@@ -217,18 +218,25 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         }
     }
 
-    /// <summary>Runs every embedder on each photo's four inputs at batch 1, 4 and 8, alternating which goes first.</summary>
+    /// <summary>The sample of one photo's inputs run as one batch.</summary>
+    private static string PhotoBatch(string precision, int inputs) => $"{precision} batch {inputs} (per photo = {inputs} inputs)";
+
+    /// <summary>
+    /// Runs every embedder on each photo's inputs, as the pipeline renders them for its view, at batch 1, one photo's
+    /// and two photos' worth, alternating which goes first.
+    /// </summary>
     private static Samples TimeBare(OutfitEngine engine, ResNetEmbedder[] embedders, byte[][] photos, CancellationToken cancellationToken)
     {
         const int Plane = 3 * ResNetEmbedder.InputSize * ResNetEmbedder.InputSize;
-        var tensor = new float[8 * Plane];
-        var output = new float[8 * ResNetEmbedder.Dimensions];
+        var n = engine.InputsPerPhoto;
+        var tensor = new float[2 * n * Plane];
+        var output = new float[2 * n * ResNetEmbedder.Dimensions];
         var samples = new Samples();
         var index = 0;
         foreach (var photo in photos)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var views = Int8Calibrator.Views(engine, photo);
+            var views = PipelineInputs(engine, photo);
             if (views is null)
             {
                 continue;
@@ -238,8 +246,8 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
                 engine.Embedder.FillInput(views[b], tensor.AsSpan(b * Plane, Plane));
                 views[b].Dispose();
             }
-            // Batch 8 = two photos, as an index build with two photos per run sends (the same four inputs twice).
-            tensor.AsSpan(0, 4 * Plane).CopyTo(tensor.AsSpan(4 * Plane));
+            // Two photos a run, as an index build with two photos per run sends (the same inputs twice).
+            tensor.AsSpan(0, n * Plane).CopyTo(tensor.AsSpan(n * Plane));
             // Alternate which model goes first, so neither always runs right after the single-threaded view rendering.
             var order = index++ % 2 == 0 ? embedders : embedders.Reverse().ToArray();
             foreach (var embedder in order)
@@ -249,14 +257,28 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
                 embedder.RunRaw(tensor, output, 1);
                 samples.Add($"{name} batch 1 (per run)", clock.Elapsed.TotalMilliseconds);
                 clock.Restart();
-                embedder.RunRaw(tensor, output, 4);
-                samples.Add($"{name} batch 4 (per photo = 4 views)", clock.Elapsed.TotalMilliseconds);
+                embedder.RunRaw(tensor, output, n);
+                samples.Add(PhotoBatch(name, n), clock.Elapsed.TotalMilliseconds);
                 clock.Restart();
-                embedder.RunRaw(tensor, output, 8);
-                samples.Add($"{name} batch 8 (per photo, 2 photos a run)", clock.Elapsed.TotalMilliseconds / 2);
+                embedder.RunRaw(tensor, output, 2 * n);
+                samples.Add($"{name} batch {2 * n} (per photo, 2 photos a run)", clock.Elapsed.TotalMilliseconds / 2);
             }
         }
         return samples;
+    }
+
+    /// <summary>The network inputs the pipeline renders for the photo (views, then mirrors); null when it is refused.</summary>
+    private static SKBitmap[]? PipelineInputs(OutfitEngine engine, byte[] photo)
+    {
+        try
+        {
+            using var decoded = ImageDecoder.Decode(photo, engine.Limits);
+            return engine.RenderInputs(decoded.Bitmap, engine.Segmenter.Detect(decoded.Bitmap));
+        }
+        catch (ImageRejectedException)
+        {
+            return null;
+        }
     }
 
     private static async Task BuildAsync(OutfitEngine engine, string catalog, int? batch, CancellationToken cancellationToken)

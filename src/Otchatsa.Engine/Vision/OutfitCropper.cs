@@ -12,13 +12,20 @@ public static class OutfitCropper
     /// <summary>Side of the produced square.</summary>
     public const int Size = 224;
 
+    /// <summary>
+    /// The share of the person box's height that <see cref="OutfitView.Upper"/> and <see cref="OutfitView.Lower"/> take
+    /// (from its top, from its bottom); they overlap by a tenth at the waist, so a garment cut there is in both.
+    /// </summary>
+    public const float HalfShare = 0.55f;
+
     /// <summary>What replaces the background in <see cref="OutfitView.CropNeutral"/>.</summary>
     public static readonly SKColor NeutralGrey = new(128, 128, 128);
 
     /// <summary>
     /// Renders <paramref name="view"/> as a new opaque Rgba8888 224×224 bitmap owned by the caller.
-    /// <see cref="OutfitView.CropPlusWhole"/> is two pictures, so the caller renders <see cref="OutfitView.Crop"/> and
-    /// <see cref="OutfitView.Whole"/> itself; asking for it here throws <see cref="ArgumentException"/>.
+    /// A composite view (<see cref="OutfitView.CropPlusWhole"/>, <see cref="OutfitView.CropWholeHalves"/>) is several
+    /// pictures, so the caller renders each of <see cref="OutfitViews.PicturesOf"/> itself; asking for it here throws
+    /// <see cref="ArgumentException"/>.
     /// </summary>
     public static SKBitmap Render(SKBitmap image, PersonDetection detection, OutfitView view)
     {
@@ -29,8 +36,10 @@ public static class OutfitCropper
             OutfitView.Whole => Square(image, new SKRectI(0, 0, image.Width, image.Height), null),
             OutfitView.Crop => Square(image, Clamp(detection.Box, image), null),
             OutfitView.CropNeutral => Square(image, Clamp(detection.Box, image), detection.Mask),
-            OutfitView.CropPlusWhole => throw new ArgumentException(
-                "CropPlusWhole is two pictures: render Crop and Whole separately and concatenate their embeddings.", nameof(view)),
+            OutfitView.Upper => Square(image, Half(Clamp(detection.Box, image), upper: true), null),
+            OutfitView.Lower => Square(image, Half(Clamp(detection.Box, image), upper: false), null),
+            OutfitView.CropPlusWhole or OutfitView.CropWholeHalves => throw new ArgumentException(
+                $"{view} is several pictures: render each of OutfitViews.PicturesOf separately and concatenate their embeddings.", nameof(view)),
             _ => throw new ArgumentOutOfRangeException(nameof(view), view, null),
         };
     }
@@ -40,6 +49,15 @@ public static class OutfitCropper
         var r = SKRectI.Intersect(box, new SKRectI(0, 0, image.Width, image.Height));
         // A degenerate box (should not come from PersonSegmenter) falls back to the whole image instead of a 0-pixel crop.
         return r.Width > 0 && r.Height > 0 ? r : new SKRectI(0, 0, image.Width, image.Height);
+    }
+
+    /// <summary>The top (or bottom) <see cref="HalfShare"/> of a box, at least one pixel high.</summary>
+    internal static SKRectI Half(SKRectI box, bool upper)
+    {
+        var height = Math.Max(1, (int)Math.Round(box.Height * HalfShare));
+        return upper
+            ? new SKRectI(box.Left, box.Top, box.Right, box.Top + height)
+            : new SKRectI(box.Left, box.Bottom - height, box.Right, box.Bottom);
     }
 
     private static SKBitmap Square(SKBitmap image, SKRectI region, PersonMask? neutralOutside)

@@ -25,4 +25,25 @@ public enum OutfitView
     CropNeutral,
     /// <summary>Crop and whole photo, embedded separately and concatenated.</summary>
     CropPlusWhole,
+    /// <summary>The upper <see cref="OutfitCropper.HalfShare"/> of the person box (the top garment, at about twice the crop's detail), square zero-padded.</summary>
+    Upper,
+    /// <summary>The lower <see cref="OutfitCropper.HalfShare"/> of the person box (the bottom garment and shoes).</summary>
+    Lower,
+    /// <summary>Crop, whole photo, upper and lower half, embedded separately and concatenated.</summary>
+    CropWholeHalves,
+}
+
+/// <summary>The single pictures a view is made of.</summary>
+public static class OutfitViews
+{
+    /// <summary>
+    /// The pictures <paramref name="view"/> concatenates, in order (one for a single picture). Every caller that
+    /// renders or caches a view goes through this, so a new composite view is one line here.
+    /// </summary>
+    public static IReadOnlyList<OutfitView> PicturesOf(OutfitView view) => view switch
+    {
+        OutfitView.CropPlusWhole => [OutfitView.Crop, OutfitView.Whole],
+        OutfitView.CropWholeHalves => [OutfitView.Crop, OutfitView.Whole, OutfitView.Upper, OutfitView.Lower],
+        _ => [view],
+    };
 }

@@ -42,7 +42,7 @@ public sealed class PhotoFeatures
     /// </summary>
     public float[] Vector(EmbeddingSettings settings)
     {
-        var parts = FeatureExtractor.ViewsOf(settings.View).Select(view =>
+        var parts = OutfitViews.PicturesOf(settings.View).Select(view =>
         {
             var plain = _units[FeatureExtractor.UnitName(view, mirrored: false)];
             if (!settings.FlipAverage)
@@ -83,9 +83,6 @@ public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
             engine.Embedder.ModelId, engine.Embedder.ModelSha256, ModelHashes.Of(engine.Models.ResNetPreprocess),
             ModelPaths.SegmenterId, ModelHashes.Of(engine.Models.Segmenter))));
 
-    internal static IReadOnlyList<OutfitView> ViewsOf(OutfitView view) =>
-        view == OutfitView.CropPlusWhole ? [OutfitView.Crop, OutfitView.Whole] : [view];
-
     /// <summary>
     /// The cache unit of a view. The suffix is the version of <see cref="OutfitCropper"/>'s rendering of that view:
     /// bump it whenever a change alters the view's pixels, so stale vectors are never reused (r2: crops are resampled
@@ -97,11 +94,13 @@ public sealed class FeatureExtractor(OutfitEngine engine, EmbeddingCache cache)
         OutfitView.Crop => "crop.r3",
         OutfitView.Whole => "whole.r3",
         OutfitView.CropNeutral => "crop-neutral.r3",
+        OutfitView.Upper => "upper.r1",
+        OutfitView.Lower => "lower.r1",
         _ => throw new ArgumentOutOfRangeException(nameof(view)),
     } + (mirrored ? "~mirror" : "");
 
     private static IEnumerable<(OutfitView View, bool Mirrored)> UnitsOf(IEnumerable<EmbeddingSettings> settings) =>
-        settings.SelectMany(s => ViewsOf(s.View).SelectMany(v => s.FlipAverage
+        settings.SelectMany(s => OutfitViews.PicturesOf(s.View).SelectMany(v => s.FlipAverage
                 ? new[] { (v, false), (v, true) }
                 : new[] { (v, false) }))
             .Distinct();

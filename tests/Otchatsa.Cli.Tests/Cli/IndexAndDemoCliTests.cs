@@ -125,14 +125,14 @@ public sealed class IndexAndDemoCliTests
         Assert.Contains("p50", result.StdOut);
         Assert.Contains("p95", result.StdOut);
         Assert.Contains("photos/s", result.StdOut);
-        Assert.Contains("4 network input(s) per photo", result.StdOut); // the default view, crop+whole/flip, with mirrors
+        Assert.Contains("8 network input(s) per photo", result.StdOut); // the default view, crop+whole+halves/flip, with mirrors
         Assert.Contains(ResNetEmbedder.Int8Id, result.StdOut); // the demo index is built with the default embedder
-        foreach (var bare in new[] { "fp32 batch 1", "fp32 batch 4", "int8 batch 1", "int8 batch 4" })
+        foreach (var bare in new[] { "fp32 batch 1 ", "fp32 batch 8 ", "fp32 batch 16 ", "int8 batch 1 ", "int8 batch 8 ", "int8 batch 16 " })
         {
             Assert.Contains(bare, result.StdOut);
         }
         Assert.Contains("int8 speed-up", result.StdOut);
-        Assert.Contains("pipeline embed p50 / bare int8 cost of its 4 input(s)", result.StdOut);
+        Assert.Contains("pipeline embed p50 / bare int8 cost of its 8 input(s)", result.StdOut);
         Assert.Contains("peak memory", result.StdOut);
     }
 

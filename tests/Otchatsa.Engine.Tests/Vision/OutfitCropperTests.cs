@@ -84,11 +84,60 @@ public sealed class OutfitCropperTests
         AssertColour(OutfitCropper.NeutralGrey, neutral.GetPixel(140, 112), tolerance: 0);
     }
 
+    /// <summary>400×200: a green top 80 rows, a yellow bottom 80 rows and a magenta band at the waist in between.</summary>
+    private static SKBitmap ThreeBandImage()
+    {
+        var image = new SKBitmap(new SKImageInfo(400, 200, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using var canvas = new SKCanvas(image);
+        using var green = new SKPaint { Color = new SKColor(20, 200, 20) };
+        using var magenta = new SKPaint { Color = new SKColor(200, 20, 200) };
+        using var yellow = new SKPaint { Color = new SKColor(220, 220, 20) };
+        canvas.DrawRect(0, 0, 400, 80, green);
+        canvas.DrawRect(0, 80, 400, 40, magenta);
+        canvas.DrawRect(0, 120, 400, 80, yellow);
+        return image;
+    }
+
     [Fact]
-    public void Crop_plus_whole_is_refused_because_it_is_two_pictures()
+    public void The_halves_are_the_top_and_bottom_of_the_person_box_overlapping_at_the_waist()
+    {
+        using var image = ThreeBandImage();
+        var person = LeftHalfPerson(); // box x 150..250, y 0..200
+        using var upper = OutfitCropper.Render(image, person, OutfitView.Upper);
+        using var lower = OutfitCropper.Render(image, person, OutfitView.Lower);
+
+        // Each half is 100×110 of the box (55 %): y 0..110 and 90..200, in a 110² square, padded black at the sides.
+        Assert.Equal((224, 224), (upper.Width, upper.Height));
+        AssertColour(SKColors.Black, upper.GetPixel(3, 112));
+        AssertColour(SKColors.Black, lower.GetPixel(220, 112));
+        AssertColour(new SKColor(20, 200, 20), upper.GetPixel(112, 10));
+        AssertColour(new SKColor(200, 20, 200), upper.GetPixel(112, 215)); // the waist band ends the upper half…
+        AssertColour(new SKColor(200, 20, 200), lower.GetPixel(112, 10)); // …and starts the lower one
+        AssertColour(new SKColor(220, 220, 20), lower.GetPixel(112, 215));
+        Assert.Equal(new SKRectI(150, 0, 250, 110), OutfitCropper.Half(person.Box, upper: true));
+        Assert.Equal(new SKRectI(150, 90, 250, 200), OutfitCropper.Half(person.Box, upper: false));
+    }
+
+    [Theory]
+    [InlineData(OutfitView.CropPlusWhole)]
+    [InlineData(OutfitView.CropWholeHalves)]
+    public void A_composite_view_is_refused_because_it_is_several_pictures(OutfitView view)
     {
         using var image = TwoColourImage();
-        Assert.Throws<ArgumentException>(() => OutfitCropper.Render(image, LeftHalfPerson(), OutfitView.CropPlusWhole));
+        Assert.Throws<ArgumentException>(() => OutfitCropper.Render(image, LeftHalfPerson(), view));
+    }
+
+    [Fact]
+    public void The_default_view_is_four_pictures_each_with_its_mirror()
+    {
+        Assert.Equal([OutfitView.Crop, OutfitView.Whole, OutfitView.Upper, OutfitView.Lower],
+            OutfitViews.PicturesOf(Otchatsa.Pipeline.EmbeddingSettings.Default.View));
+        Assert.Equal(4 * ResNetEmbedder.Dimensions, Otchatsa.Pipeline.EmbeddingSettings.Default.Dimensions);
+        Assert.Equal("crop+whole+halves/flip", Otchatsa.Pipeline.EmbeddingSettings.Default.Name);
+        foreach (var name in new[] { "upper", "lower/flip", "crop+whole+halves", "crop+whole/flip", "whole" })
+        {
+            Assert.Equal(name, Otchatsa.Pipeline.EmbeddingSettings.Parse(name).Name);
+        }
     }
 
     [Fact]
