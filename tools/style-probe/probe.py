@@ -3,13 +3,14 @@
 the tools/style-probe rows) on the engine's cached vectors, in PyTorch (Debian's python3-torch).
 
     otchatsa embedder data --data ../shared/data/kfashion/manifest.csv --data ../shared/data/kfashion23/manifest.csv --out /tmp/ed
-    /usr/bin/python3 tools/style-probe/probe.py /tmp/ed [--parts]
+    /usr/bin/python3 tools/style-probe/probe.py /tmp/ed [--parts] [--halves]
 
 It reads the cache and the label JSON files in place (nothing is copied) and prints head-alone and gated-mix numbers
 over eval's five product-disjoint folds: the engine's recipe, the true-garment-attribute ceiling, the class weights
 that favour the 23-style sample, per-class L2, the similarity-gated neighbour vote and experts gated by which sample
 a photo looks like; with --parts also the photos' true garment boxes cut out and embedded (read in place, kept in
-memory). Settings were tuned on these same folds. Each line: 23-style sample top-1, top-3, macro-F1, styles named |
+memory); with --halves every line on the default view since 2026-12-02 (crop+whole+halves/flip) instead of
+crop+whole/flip. Settings were tuned on these same folds. Each line: 23-style sample top-1, top-3, macro-F1, styles named |
 first sample top-1, top-3, macro-F1.
 """
 import collections, csv, json, os, sys
@@ -17,6 +18,7 @@ import numpy as np, torch
 
 torch.set_num_threads(2)
 UNITS = ['crop', 'crop~mirror', 'whole', 'whole~mirror']
+HALVES = ['upper', 'upper~mirror', 'lower', 'lower~mirror']  # --halves: the default view since 2026-12-02
 GARMENTS = ['상의', '하의', '아우터', '원피스']
 
 
@@ -34,17 +36,20 @@ def read_unit(path, dims=512):
     return {arr[i, :32].tobytes().hex(): floats[i] for i in range(n)}
 
 
-def load(folder):
-    """Photos of both samples (`embedder data` JSON): served vector (crop+whole/flip), the 4 view vectors, labels,
-    fold and the set of (garment, attribute, value) of its AI Hub label."""
+def load(folder, halves=False):
+    """Photos of both samples (`embedder data` JSON): served vector (crop+whole/flip, or crop+whole+halves/flip with
+    halves), the view vectors (4 or 8), labels, fold and the set of (garment, attribute, value) of its AI Hub label."""
+    names = UNITS + (HALVES if halves else [])
     photos = []
     for m, name in enumerate(['kfashion', 'kfashion23']):
         d = json.load(open(os.path.join(folder, f'{name}.json')))
-        units = {u: read_unit(os.path.join(d['cache'], d['units'][u] + '.bin')) for u in UNITS}
+        if any(u not in d['units'] for u in names):
+            raise SystemExit(f'{name}.json lists no {names[-1]} vectors: write it again with this `otchatsa embedder data`')
+        units = {u: read_unit(os.path.join(d['cache'], d['units'][u] + '.bin')) for u in names}
         base = os.path.dirname(d['manifest'])
         rows = {r['image']: r for r in csv.DictReader(open(d['manifest']))}
         for p in d['photos']:
-            v = [units[u].get(p['key']) for u in UNITS]
+            v = [units[u].get(p['key']) for u in names]
             if any(x is None for x in v):
                 continue
             v = np.stack(v)
@@ -60,13 +65,13 @@ def load(folder):
                             attrs.add((g, k, x))
             photos.append(dict(m=m, style=p['style'] or '', sub=p['substyle'] or '', fold=p['fold'], xv=v, attrs=attrs,
                                row=rows[p['image']], base=base, boxes=label.get('렉트좌표', {}),
-                               x=nz(np.concatenate([nz(nz(v[0]) + nz(v[1])), nz(nz(v[2]) + nz(v[3]))]))))
+                               x=nz(np.concatenate([nz(nz(v[k]) + nz(v[k + 1])) for k in range(0, len(v), 2)]))))
     return photos
 
 
 def unmirrored(p):
     v = p['xv']
-    return [nz(np.concatenate([nz(v[0]), nz(v[2])]))]
+    return [nz(np.concatenate([nz(v[k]) for k in range(0, len(v), 2)]))]
 
 
 def fit(X, T, W, l2vec):
@@ -228,7 +233,7 @@ def domain_scores(l2):
 
 
 if __name__ == '__main__':
-    P = load(sys.argv[1])
+    P = load(sys.argv[1], halves='--halves' in sys.argv[2:])
     with_parts = '--parts' in sys.argv[2:]
     STY = sorted({p['style'] for p in P if p['style']}); SI = {s: i for i, s in enumerate(STY)}; K = len(STY)
     recipe = cv()

@@ -16,11 +16,16 @@ namespace Otchatsa.Training;
 /// </summary>
 public static class EmbedderData
 {
-    /// <summary>The cache units of the served views, in the order the tool expects them.</summary>
+    /// <summary>
+    /// The cache units of the served views, by the names the tools read them under (`tools/embedder-train` the first
+    /// four, crop and whole; `tools/style-probe --halves` the person's halves too).
+    /// </summary>
     public static readonly (string Name, OutfitView View, bool Mirrored)[] Units =
     [
         ("crop", OutfitView.Crop, false), ("crop~mirror", OutfitView.Crop, true),
         ("whole", OutfitView.Whole, false), ("whole~mirror", OutfitView.Whole, true),
+        ("upper", OutfitView.Upper, false), ("upper~mirror", OutfitView.Upper, true),
+        ("lower", OutfitView.Lower, false), ("lower~mirror", OutfitView.Lower, true),
     ];
 
     /// <summary>
