@@ -37,8 +37,9 @@ public enum OutfitView
 public static class OutfitViews
 {
     /// <summary>
-    /// The pictures <paramref name="view"/> concatenates, in order (one for a single picture). Every caller that
-    /// renders or caches a view goes through this, so a new composite view is one line here.
+    /// The pictures <paramref name="view"/> concatenates, in order (one for a single picture). The engine, the
+    /// embedding cache and the benchmark go through this, so a new composite view is one line here (the int8
+    /// calibration and the embedder's training pixels use crop and whole on purpose).
     /// </summary>
     public static IReadOnlyList<OutfitView> PicturesOf(OutfitView view) => view switch
     {
