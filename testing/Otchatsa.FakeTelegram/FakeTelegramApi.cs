@@ -67,6 +67,8 @@ public sealed class FakeTelegramApi : IAsyncDisposable
     private readonly ConcurrentDictionary<long, ChatType> _chatTypes = new();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<TelegramFault>> _faults = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
+    private readonly ConcurrentDictionary<string, int> _holding = new();
+    private TaskCompletionSource _holdingChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SemaphoreSlim _newUpdates = new(0);
     private int _nextUpdateId = 1000;
     private int _nextMessageId = 1;
@@ -150,6 +152,32 @@ public sealed class FakeTelegramApi : IAsyncDisposable
 
     /// <summary>Calls of <paramref name="method"/> hang until <see cref="Release"/> (or the client gives up).</summary>
     public void Hold(string method) => _gates[method] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Waits until no call of <paramref name="method"/> hangs at its hold any more (its client gave up): a worker that
+    /// was killed may leave its call held until the server notices the closed connection, and a <see cref="Release"/>
+    /// before that would let the dead worker's call through.
+    /// </summary>
+    public async Task WaitUntilNoneHeldAsync(string method, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var changed = Volatile.Read(ref _holdingChanged).Task;
+            if (_holding.GetValueOrDefault(method) == 0)
+            {
+                return;
+            }
+            try
+            {
+                await changed.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"A {method} call was still held after {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds:0.#} s.");
+            }
+        }
+    }
 
     public void Release(string method)
     {
@@ -292,7 +320,16 @@ public sealed class FakeTelegramApi : IAsyncDisposable
         }
         if (_gates.TryGetValue(method, out var gate))
         {
-            await gate.Task.WaitAsync(http.RequestAborted);
+            _holding.AddOrUpdate(method, 1, (_, n) => n + 1);
+            try
+            {
+                await gate.Task.WaitAsync(http.RequestAborted);
+            }
+            finally
+            {
+                _holding.AddOrUpdate(method, 0, (_, n) => n - 1);
+                Interlocked.Exchange(ref _holdingChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            }
         }
         var fault = _faults.TryGetValue(method, out var faults) && faults.TryDequeue(out var next) ? next : null;
         if (fault is { AfterCreate: false })

@@ -296,6 +296,7 @@ public sealed class TelegramBotTests
         await fake.WaitForAsync(_ => fake.Offsets.Any(o => o > update.Id), what: "the acknowledgement");
         await first.AbortAsync();
         first.Host.Dispose();
+        await fake.WaitUntilNoneHeldAsync("getFile"); // the dead worker's download is not let through either
         fake.Release("getFile");
         Assert.Empty(fake.Sent(User));
 
@@ -330,6 +331,8 @@ public sealed class TelegramBotTests
         await fake.WaitForAsync(_ => PartsRecorded(state) == (1, 2), what: "part 1 of 2 recorded");
         await first.AbortAsync();
         first.Host.Dispose();
+        // The dead worker's text must not go through when the hold is lifted (a loaded machine let it, once).
+        await fake.WaitUntilNoneHeldAsync("sendMessage");
         fake.Release("sendMessage");
 
         // After the restart the photo can no longer be downloaded: the reply is now one text, not the album's second part.
