@@ -160,7 +160,8 @@ public sealed class FakeTelegramApi : IAsyncDisposable
     /// </summary>
     public async Task WaitUntilNoneHeldAsync(string method, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        using var cts = new CancellationTokenSource(limit);
         while (true)
         {
             var changed = Volatile.Read(ref _holdingChanged).Task;
@@ -174,7 +175,7 @@ public sealed class FakeTelegramApi : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"A {method} call was still held after {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds:0.#} s.");
+                throw new TimeoutException($"A {method} call was still held after {limit.TotalSeconds:0.#} s.");
             }
         }
     }

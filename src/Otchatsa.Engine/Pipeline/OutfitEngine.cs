@@ -37,35 +37,29 @@ public sealed record EmbeddingSettings(OutfitView View = OutfitView.Crop, bool F
 
     public int Dimensions => OutfitViews.PicturesOf(View).Count * ResNetEmbedder.Dimensions;
 
+    /// <summary>Every view by its stable name; <see cref="Name"/> and <see cref="Parse"/> both read this one table.</summary>
+    private static readonly (OutfitView View, string Name)[] ViewNames =
+    [
+        (OutfitView.Whole, "whole"), (OutfitView.Crop, "crop"), (OutfitView.CropNeutral, "crop-neutral"),
+        (OutfitView.Upper, "upper"), (OutfitView.Lower, "lower"),
+        (OutfitView.CropPlusWhole, "crop+whole"), (OutfitView.CropWholeHalves, "crop+whole+halves"),
+    ];
+
+    /// <summary>The stable name of a view without its flip suffix, e.g. <c>crop</c> or <c>crop+whole</c>.</summary>
+    public static string NameOf(OutfitView view) =>
+        ViewNames.FirstOrDefault(v => v.View == view).Name ?? throw new ArgumentOutOfRangeException(nameof(view), view, null);
+
     /// <summary>A stable name written into index.json, e.g. <c>crop</c> or <c>crop+whole/flip</c>.</summary>
-    public string Name => (View switch
-    {
-        OutfitView.Whole => "whole",
-        OutfitView.Crop => "crop",
-        OutfitView.CropNeutral => "crop-neutral",
-        OutfitView.CropPlusWhole => "crop+whole",
-        OutfitView.Upper => "upper",
-        OutfitView.Lower => "lower",
-        OutfitView.CropWholeHalves => "crop+whole+halves",
-        _ => throw new ArgumentOutOfRangeException(nameof(View)),
-    }) + (FlipAverage ? "/flip" : "");
+    public string Name => NameOf(View) + (FlipAverage ? "/flip" : "");
 
     public static EmbeddingSettings Parse(string name)
     {
         var flip = name.EndsWith("/flip", StringComparison.OrdinalIgnoreCase);
-        var view = (flip ? name[..^5] : name).ToLowerInvariant() switch
-        {
-            "whole" => OutfitView.Whole,
-            "crop" => OutfitView.Crop,
-            "crop-neutral" => OutfitView.CropNeutral,
-            "crop+whole" => OutfitView.CropPlusWhole,
-            "upper" => OutfitView.Upper,
-            "lower" => OutfitView.Lower,
-            "crop+whole+halves" => OutfitView.CropWholeHalves,
-            _ => throw new ArgumentException(
-                $"Unknown view '{name}': use whole, crop, crop-neutral, upper, lower, crop+whole or crop+whole+halves (optionally with /flip)."),
-        };
-        return new EmbeddingSettings(view, flip);
+        var bare = (flip ? name[..^5] : name).ToLowerInvariant();
+        var match = ViewNames.Where(v => v.Name == bare).Select(v => (OutfitView?)v.View).FirstOrDefault()
+            ?? throw new ArgumentException(
+                $"Unknown view '{name}': use {string.Join(", ", ViewNames.Select(v => v.Name))} (optionally with /flip).");
+        return new EmbeddingSettings(match, flip);
     }
 }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Otchatsa.Catalog;
 using Otchatsa.Embeddings;
 using Otchatsa.Evaluation;
+using Otchatsa.Pipeline;
 using Otchatsa.Vision;
 
 namespace Otchatsa.Training;
@@ -17,15 +18,16 @@ namespace Otchatsa.Training;
 public static class EmbedderData
 {
     /// <summary>
-    /// The cache units of the served views, by the names the tools read them under (`tools/embedder-train` the first
-    /// four, crop and whole; `tools/style-probe --halves` the person's halves too).
+    /// The cache units of the served view's pictures and their mirrors, named as the views are (<c>crop</c>,
+    /// <c>crop~mirror</c>, <c>whole</c>, …, <c>lower~mirror</c>): `tools/embedder-train` reads crop and whole,
+    /// `tools/style-probe --halves` the person's halves too.
     /// </summary>
     public static readonly (string Name, OutfitView View, bool Mirrored)[] Units =
     [
-        ("crop", OutfitView.Crop, false), ("crop~mirror", OutfitView.Crop, true),
-        ("whole", OutfitView.Whole, false), ("whole~mirror", OutfitView.Whole, true),
-        ("upper", OutfitView.Upper, false), ("upper~mirror", OutfitView.Upper, true),
-        ("lower", OutfitView.Lower, false), ("lower~mirror", OutfitView.Lower, true),
+        .. OutfitViews.PicturesOf(EmbeddingSettings.Default.View).SelectMany(view => new[]
+        {
+            (EmbeddingSettings.NameOf(view), view, false), (EmbeddingSettings.NameOf(view) + "~mirror", view, true),
+        }),
     ];
 
     /// <summary>

@@ -128,7 +128,7 @@ public sealed class OutfitCropperTests
     }
 
     [Fact]
-    public void The_default_view_is_four_pictures_each_with_its_mirror()
+    public void The_default_view_is_four_pictures_and_every_view_name_round_trips()
     {
         Assert.Equal([OutfitView.Crop, OutfitView.Whole, OutfitView.Upper, OutfitView.Lower],
             OutfitViews.PicturesOf(Otchatsa.Pipeline.EmbeddingSettings.Default.View));
