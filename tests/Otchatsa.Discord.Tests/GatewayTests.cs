@@ -37,7 +37,7 @@ public sealed class GatewayTests
     [Fact]
     public async Task Withheld_acks_close_with_a_non_1000_code_and_resume_with_the_same_session_and_last_sequence()
     {
-        await using var h = await DiscordHarness.StartAsync();
+        await using var h = await DiscordHarness.StartAsync(configureFake: f => f.HeartbeatIntervalMs = 250);
         await h.WaitReadyAsync();
         var session = h.Fake.SessionId;
         await h.Fake.DispatchAsync("TYPING_START", new JsonObject { ["channel_id"] = "1" });
