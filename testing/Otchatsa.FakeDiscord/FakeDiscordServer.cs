@@ -87,7 +87,7 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
         get { lock (_lock) { return _sequence; } }
     }
 
-    /// <summary>Sessions the fake invalidated (op 9 false, 4007/4009, failed resumes).</summary>
+    /// <summary>Sessions the fake invalidated (op 9 false, 4007/4009, failed resumes, a client's 1000/1001 close).</summary>
     public int SessionsInvalidated { get; private set; }
 
     public IReadOnlyList<GatewayConnectionRecord> Connections
@@ -321,6 +321,13 @@ public sealed partial class FakeDiscordServer : IAsyncDisposable
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     record.ClientCloseCode = (int?)result.CloseStatus;
+                    if (result.CloseStatus is WebSocketCloseStatus.NormalClosure or WebSocketCloseStatus.EndpointUnavailable
+                        && CurrentConnection() == connection)
+                    {
+                        // As Discord does: a client closing with 1000 or 1001 ends its session (no resume).
+                        ForgetSession();
+                    }
+
                     await connection.CloseAsync((int)(result.CloseStatus ?? WebSocketCloseStatus.NormalClosure), "bye").ConfigureAwait(false);
                     break;
                 }

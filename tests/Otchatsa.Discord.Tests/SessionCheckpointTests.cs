@@ -43,6 +43,9 @@ public sealed class SessionCheckpointTests
         await h.WaitReadyAsync();
         var (session, url, sequence) = (h.Bot.Gateway.SessionId!, h.Bot.Gateway.ResumeGatewayUrl!, h.Bot.Gateway.Sequence!.Value);
         await h.StopBotAsync();
+        // Stopping closed with 4000: with 1000 Discord (and the fake) would have ended the session.
+        Assert.Equal(GatewayClient.ResumableCloseCode, h.Fake.Connections[0].ClientCloseCode);
+        Assert.Equal(0, h.Fake.SessionsInvalidated);
 
         // Delivered while no client is connected: they reach the next client only through the resume replay.
         var stale = SnowflakeAt(DateTimeOffset.UtcNow - TimeSpan.FromSeconds(10));

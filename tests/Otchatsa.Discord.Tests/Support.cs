@@ -233,7 +233,7 @@ internal sealed class DiscordHarness : IAsyncDisposable
     public Task WaitReadyAsync(int count = 1) =>
         Fake.WaitUntilAsync(() => Bot.Gateway.Statistics.Ready >= count && Bot.Gateway.SessionId is not null, Budget, $"READY #{count}");
 
-    /// <summary>Stops the client (a clean close; the fake keeps the session resumable), leaving the fake running.</summary>
+    /// <summary>Stops the client (it closes with 4000, so the fake keeps the session resumable), leaving the fake running.</summary>
     public async Task StopBotAsync()
     {
         await _stop.CancelAsync();

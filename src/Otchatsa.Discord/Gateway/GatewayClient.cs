@@ -13,7 +13,10 @@ namespace Otchatsa.Discord.Gateway;
 /// </summary>
 public sealed partial class GatewayClient
 {
-    /// <summary>Close code the client uses when it wants to resume: anything but 1000/1001 keeps the session.</summary>
+    /// <summary>
+    /// Close code the client uses when it wants to resume, and when it stops: anything but 1000/1001 keeps the
+    /// session (Discord times it out a few minutes later), so a restarted worker resumes it.
+    /// </summary>
     public const int ResumableCloseCode = 4000;
 
     private const int ResumeFailuresBeforeNewSession = 3;
@@ -95,8 +98,8 @@ public sealed partial class GatewayClient
         Volatile.Read(ref _heartbeats));
 
     /// <summary>
-    /// Runs until <paramref name="cancellationToken"/> fires (then closes with 1000 and throws
-    /// <see cref="OperationCanceledException"/>) or a fatal close arrives (<see cref="GatewayFatalException"/>).
+    /// Runs until <paramref name="cancellationToken"/> fires (then closes with 4000, keeping the session resumable, and
+    /// throws <see cref="OperationCanceledException"/>) or a fatal close arrives (<see cref="GatewayFatalException"/>).
     /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -199,8 +202,10 @@ public sealed partial class GatewayClient
             static state =>
             {
                 var (client, connection) = ((GatewayClient, LiveConnection))state!;
-                _ = client.RequestCloseAsync(connection, 1000, "shutting down",
-                    new ConnectionEnd(GatewayCloseAction.NewSession, 1000, "shutdown", false));
+                // Not 1000: Discord would end the session, and the events sent while a restarted worker is down
+                // would be lost. With 4000 the next start resumes it and Discord replays them.
+                _ = client.RequestCloseAsync(connection, ResumableCloseCode, "restarting",
+                    new ConnectionEnd(GatewayCloseAction.Resume, ResumableCloseCode, "shutdown", false));
             },
             (this, live)).ConfigureAwait(false);
 

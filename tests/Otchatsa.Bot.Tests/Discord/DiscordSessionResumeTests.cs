@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Otchatsa.Bot.Discord;
 using Otchatsa.Bot.State;
 using Otchatsa.Conversation;
+using Otchatsa.Discord.Gateway;
 using Otchatsa.FakeDiscord;
 using Otchatsa.Tests.Support;
 
@@ -79,7 +80,8 @@ public sealed class DiscordSessionResumeTests : IDisposable
         Assert.Empty(Posts(fake, Channel));
 
         await using var second = await DiscordHostRunner.StartAsync(fake, Settings);
-        await fake.WaitUntilAsync(() => Posts(fake, Channel).Count >= 1, Budget, "the replayed message's reply");
+        await fake.WaitUntilAsync(() => Posts(fake, Channel).Count >= 1 && second.Bot.Gateway.Statistics.Resumed >= 1,
+            Budget, "the replayed message's reply and RESUMED");
         await second.StopAsync(); // drains the queue: a second reply would have been sent by now
 
         var reply = Assert.Single(Posts(fake, Channel));
@@ -88,6 +90,36 @@ public sealed class DiscordSessionResumeTests : IDisposable
         var stats = second.Bot.Gateway.Statistics;
         Assert.Equal((0, 1, 1), (stats.Identifies, stats.Resumes, stats.Resumed));
         Assert.Contains("resuming the gateway session saved", second.Logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_message_sent_while_the_worker_restarts_is_replayed_by_the_resumed_session_and_answered_once()
+    {
+        await using var fake = await FakeDiscordServer.StartAsync();
+        await using (var first = await DiscordHostRunner.StartAsync(fake, Settings))
+        {
+            await first.WaitReadyAsync(fake);
+            await first.StopAsync(); // graceful: systemd's stop before a restart
+        }
+        // It closed with 4000, not 1000: Discord keeps the session (the fake, like Discord, ends it on 1000).
+        Assert.Equal(GatewayClient.ResumableCloseCode, fake.Connections[0].ClientCloseCode);
+        await fake.WaitUntilAsync(() => !fake.HasLiveConnection, Budget, "the first worker's connection ended");
+        Assert.True(fake.SessionActive);
+
+        // Sent while no worker runs: only the resume's replay can bring it to the next one.
+        var message = PhotoMessage(fake);
+        await fake.DispatchAsync("MESSAGE_CREATE", message);
+
+        await using var second = await DiscordHostRunner.StartAsync(fake, Settings);
+        await fake.WaitUntilAsync(() => Posts(fake, Channel).Count >= 1 && second.Bot.Gateway.Statistics.Resumed >= 1,
+            Budget, "the replayed message's reply and RESUMED");
+        await second.StopAsync();
+
+        var reply = Assert.Single(Posts(fake, Channel));
+        Assert.Equal((string)message["id"]!, (string?)reply.Json!["message_reference"]!["message_id"]);
+        var stats = second.Bot.Gateway.Statistics;
+        Assert.Equal((0, 1, 1, 0), (stats.Identifies, stats.Resumes, stats.Resumed, stats.InvalidSessions));
+        Assert.Equal(1, fake.IdentifyCount);
     }
 
     [Fact]
