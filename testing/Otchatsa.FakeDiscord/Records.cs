@@ -78,10 +78,26 @@ public sealed record RateLimitInjection(string PathContains, TimeSpan RetryAfter
 /// <summary>Helpers to build gateway payloads in Discord's shape.</summary>
 public static class FakeEvents
 {
-    private static long _nextId = 300_000_000_000_000_000;
+    private const long DiscordEpochMs = 1_420_070_400_000;
+    private static long _lastId;
 
-    /// <summary>A fresh snowflake-like id.</summary>
-    public static string NextId() => Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A fresh snowflake, as Discord makes them: the creation time in its top bits (milliseconds since 2015, shifted
+    /// by 22), so a client that reads an id's age (a replayed interaction's callback window) sees "just now".
+    /// Increasing across calls, even within one millisecond.
+    /// </summary>
+    public static string NextId()
+    {
+        var timestamp = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - DiscordEpochMs) << 22;
+        long last, next;
+        do
+        {
+            last = Volatile.Read(ref _lastId);
+            next = Math.Max(last + 1, timestamp);
+        }
+        while (Interlocked.CompareExchange(ref _lastId, next, last) != last);
+        return next.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>A user object.</summary>
     public static JsonObject User(string id, string name, bool bot = false) => new()
