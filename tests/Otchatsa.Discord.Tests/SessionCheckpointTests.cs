@@ -39,7 +39,8 @@ public sealed class SessionCheckpointTests
     [Fact]
     public async Task A_new_client_restored_from_a_checkpoint_resumes_and_ignores_a_replayed_interaction_older_than_the_callback_window()
     {
-        await using var h = await DiscordHarness.StartAsync();
+        // A close timeout a loaded machine cannot outlast: the close frame asserted below must not be dropped.
+        await using var h = await DiscordHarness.StartAsync(o => o.Gateway.CloseTimeout = TimeSpan.FromSeconds(5));
         await h.WaitReadyAsync();
         var (session, url, sequence) = (h.Bot.Gateway.SessionId!, h.Bot.Gateway.ResumeGatewayUrl!, h.Bot.Gateway.Sequence!.Value);
         await h.StopBotAsync();
