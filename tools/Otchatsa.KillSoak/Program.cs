@@ -1,12 +1,15 @@
 // Kill run: the real worker (src/Otchatsa.Bot) as a separate process against the loopback Bot API and the loopback
-// Discord, killed with SIGKILL at seeded random moments and restarted, while photos arrive on both networks. At the end
+// Discord, killed with SIGKILL (or stopped with SIGTERM, --stop term|mixed) at seeded random moments and restarted,
+// while photos arrive on both networks, also while the worker is down. At the end
 // it counts, per photo, what each network received: Telegram albums and texts per update, Discord messages per
-// request. Loopback only; bounded by --minutes. Exit code 0 when nothing accepted was lost, 1 otherwise, 2 for bad use.
+// request. Loopback only; bounded by --minutes. Exit code 0 when nothing sent was lost and every graceful stop exited 0,
+// 1 otherwise, 2 for bad use.
 //   otchatsa demo        # builds index/demo and index/demo-catalog/query.png
 //   dotnet build src/Otchatsa.Bot -c Release
 //   dotnet run --project tools/Otchatsa.KillSoak -c Release -- [--photos 120] [--seed 1] [--minutes 10]
 //       [--index index/demo] [--query index/demo-catalog/query.png] [--worker PATH] [--json out.json]
-//       [--min-uptime 1] [--max-uptime 8] [--keep (state file and worker log)] [--log-level Warning (Otchatsa.*)]
+//       [--min-uptime 1] [--max-uptime 8] [--stop kill|term|mixed (kill)] [--keep (state file and worker log)]
+//       [--log-level Warning (Otchatsa.*)]
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -25,6 +28,12 @@ var indexDir = Path.GetFullPath(Text("--index") ?? "index/demo");
 var queryPath = Path.GetFullPath(Text("--query") ?? Path.Combine(Path.GetDirectoryName(indexDir)!, "demo-catalog", "query.png"));
 var workerPath = Path.GetFullPath(Text("--worker") ?? "src/Otchatsa.Bot/bin/Release/net10.0/linux-x64/Otchatsa.Bot");
 var jsonOut = Text("--json");
+var stopMode = Text("--stop") ?? "kill";
+if (stopMode is not ("kill" or "term" or "mixed"))
+{
+    Console.Error.WriteLine($"otchatsa-killsoak: --stop must be kill, term or mixed, not '{stopMode}'.");
+    return 2;
+}
 foreach (var (what, path, fix) in new[]
 {
     ("index", Path.Combine(indexDir, "index.json"), "run 'otchatsa demo' first"),
@@ -59,11 +68,14 @@ var clock = Stopwatch.StartNew();
 var telegramSent = new List<int>();              // source message ids
 var discordSent = new List<(string Id, string Channel, long Ticks)>();
 var kills = new List<long>();                     // UTC ticks of each SIGKILL
+var terms = new List<long>();                     // UTC ticks of each SIGTERM that stopped a run (not the last one)
+var badExits = new List<int>();                   // exit codes of graceful stops other than 0 (and 143, below)
+var termsDuringStart = 0;                         // SIGTERMs that ended a run still starting (exit code 143)
 var startTicks = new List<long>();                // UTC ticks of each worker start
 var commits = new List<Commit>();                 // the worker's "part k sent and recorded" lines (under logLock)
 var jobLines = new List<(long Chat, string Line)>(); // every Telegram job log line, by chat (under logLock)
-long lastKillTicks = 0;
 var starts = 0;
+var dispatchedWhileDown = 0;                      // Discord events sent while no worker connection was live
 var lastDispatch = DateTime.UtcNow;
 
 Process StartWorker()
@@ -154,10 +166,10 @@ var producer = Task.Run(async () =>
         }
         else
         {
-            // Discord only delivers events to a live session; one that happened while the bot was down is never seen by
-            // a new process. So dispatch only to a connection the current worker opened after the last SIGKILL.
-            while (!(discord.HasLiveConnection && discord.Connections.LastOrDefault() is { } live
-                     && live.OpenedAt.UtcTicks > Volatile.Read(ref lastKillTicks)) && DateTime.UtcNow < deadline)
+            // Discord delivers events to a session, not to a process: while the worker is down (killed without a close
+            // frame, or stopped with the resumable 4000) the session keeps them and the next run's resume replays them.
+            // Only before the first READY is there no session to deliver to.
+            while (!discord.SessionActive && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
             }
@@ -165,6 +177,10 @@ var producer = Task.Run(async () =>
             var url = discord.AddCdnFile($"attachments/{FakeEvents.NextId()}/look.png", photo, "image/png");
             var message = FakeEvents.Message(channel, null, alice, "what style?",
                 attachments: [FakeEvents.Attachment(FakeEvents.NextId(), "look.png", url, photo.Length, "image/png")]);
+            if (!discord.HasLiveConnection)
+            {
+                Interlocked.Increment(ref dispatchedWhileDown);
+            }
             await discord.DispatchAsync("MESSAGE_CREATE", message);
             lock (discordSent)
             {
@@ -224,10 +240,34 @@ while (!producer.IsCompleted && DateTime.UtcNow < deadline)
         Console.Error.WriteLine($"otchatsa-killsoak: the worker exited by itself (code {worker.ExitCode}); see {logPath}");
         return 1;
     }
-    Volatile.Write(ref lastKillTicks, DateTime.UtcNow.Ticks);
-    worker.Kill(); // SIGKILL: no shutdown code runs
-    kills.Add(DateTime.UtcNow.Ticks);
-    await worker.WaitForExitAsync();
+    if (stopMode == "term" || (stopMode == "mixed" && random.NextDouble() < 0.5))
+    {
+        // SIGTERM, as systemd stops it before a restart: the queue drains, the gateway closes resumably.
+        terms.Add(DateTime.UtcNow.Ticks);
+        _ = kill(worker.Id, 15);
+        if (!worker.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            Console.Error.WriteLine($"otchatsa-killsoak: the worker did not stop within 60 s of SIGTERM; see {logPath}");
+            worker.Kill();
+        }
+        await worker.WaitForExitAsync();
+        if (worker.ExitCode == 143)
+        {
+            // Killed by the signal itself: it came before the host had set up its handler (still starting, nothing
+            // accepted yet). systemd counts that as a clean stop too.
+            termsDuringStart++;
+        }
+        else if (worker.ExitCode != 0)
+        {
+            badExits.Add(worker.ExitCode);
+        }
+    }
+    else
+    {
+        worker.Kill(); // SIGKILL: no shutdown code runs
+        kills.Add(DateTime.UtcNow.Ticks);
+        await worker.WaitForExitAsync();
+    }
     worker.Dispose();
     worker = StartWorker();
 }
@@ -330,11 +370,12 @@ var commitSummary = new { parts = commitWindows.Count, medianMs = Quantile(0.5),
 
 string Ms(List<double> windows) => windows.Count == 0 ? "" : $" (first copy {string.Join(", ", windows.Select(w => w.ToString("F0", CultureInfo.InvariantCulture)))} ms before its sender's SIGKILL; negative: after it)";
 Console.WriteLine($"Kill run, seed {seed}: {telegramSent.Count + discordSent.Count} photos ({telegramSent.Count} Telegram, {discordSent.Count} Discord), "
-                  + $"{kills.Count} SIGKILLs, {starts} worker starts, {clock.Elapsed.TotalSeconds:F0} s, finished: {finished}");
+                  + $"{kills.Count} SIGKILLs, {terms.Count} SIGTERMs ({termsDuringStart} during start-up{(badExits.Count == 0 ? "" : $"; failed stops, exit codes {string.Join(", ", badExits)}")}), "
+                  + $"{starts} worker starts, {clock.Elapsed.TotalSeconds:F0} s, finished: {finished}");
 Console.WriteLine($"Telegram: {telegramSent.Count - tgLost}/{telegramSent.Count} answered ({tgAnswers} answers, {tgApologies} apologies), {tgLost} lost; "
                   + $"albums repeated {tgDupAlbums}{Ms(albumWindows)}, texts repeated {tgDupTexts}{Ms(textWindows)}");
-Console.WriteLine($"Discord: {dcAccepted}/{discordSent.Count} stored, {dcReplies} replied, {dcLost} lost after storing, {dcDup} duplicated; "
-                  + $"{posts - discord.CreatedMessages.Count} reply POSTs deduplicated by nonce; {dcNeverStored} events reached a worker killed before it stored them{(neverStoredWindows.Count == 0 ? "" : $" (dispatched {string.Join(", ", neverStoredWindows.Select(w => w.ToString("F0", CultureInfo.InvariantCulture)))} ms before a SIGKILL)")}; "
+Console.WriteLine($"Discord: {dcAccepted}/{discordSent.Count} stored ({dispatchedWhileDown} sent while no worker was connected), {dcReplies} replied, {dcLost} lost after storing, {dcDup} duplicated; "
+                  + $"{posts - discord.CreatedMessages.Count} reply POSTs deduplicated by nonce; {dcNeverStored} events never stored (lost in the gateway){(neverStoredWindows.Count == 0 ? "" : $" (dispatched {string.Join(", ", neverStoredWindows.Select(w => w.ToString("F0", CultureInfo.InvariantCulture)))} ms before a SIGKILL)")}; "
                   + $"gateway: {discord.IdentifyCount} identifies, {discord.ResumeCount} resumes");
 Console.WriteLine($"Telegram at-least-once window (request recorded by the fake → part committed by the worker): {commitSummary.parts} parts, "
                   + $"median {commitSummary.medianMs:F0} ms, p99 {commitSummary.p99Ms:F0} ms, max {commitSummary.maxMs:F0} ms");
@@ -343,12 +384,12 @@ if (jsonOut is not null)
 {
     await File.WriteAllTextAsync(jsonOut, JsonSerializer.Serialize(new
     {
-        seed, photos = telegramSent.Count + discordSent.Count, kills = kills.Count, starts, seconds = Math.Round(clock.Elapsed.TotalSeconds), finished,
+        seed, stop = stopMode, photos = telegramSent.Count + discordSent.Count, kills = kills.Count, sigterms = terms.Count, sigtermsDuringStart = termsDuringStart, badExits, starts, seconds = Math.Round(clock.Elapsed.TotalSeconds), finished,
         telegram = new { sent = telegramSent.Count, lost = tgLost, answers = tgAnswers, apologies = tgApologies, repeatedAlbums = tgDupAlbums, repeatedTexts = tgDupTexts, albumWindowsMs = albumWindows, textWindowsMs = textWindows, commitWindow = commitSummary },
-        discord = new { sent = discordSent.Count, stored = dcAccepted, replied = dcReplies, lostAfterStoring = dcLost, duplicated = dcDup, dedupedPosts = posts - discord.CreatedMessages.Count, neverStored = dcNeverStored, neverStoredWindowsMs = neverStoredWindows, identifies = discord.IdentifyCount, resumes = discord.ResumeCount },
+        discord = new { sent = discordSent.Count, sentWhileDown = dispatchedWhileDown, stored = dcAccepted, replied = dcReplies, lostAfterStoring = dcLost, duplicated = dcDup, dedupedPosts = posts - discord.CreatedMessages.Count, neverStored = dcNeverStored, neverStoredWindowsMs = neverStoredWindows, identifies = discord.IdentifyCount, resumes = discord.ResumeCount },
     }, new JsonSerializerOptions { WriteIndented = true }));
 }
-var passed = finished && tgLost == 0 && dcLost == 0;
+var passed = finished && tgLost == 0 && dcLost == 0 && dcNeverStored == 0 && badExits.Count == 0;
 // A repeated part keeps the worker log too: the evidence of why is in it.
 if (passed && tgDupAlbums + tgDupTexts + dcDup == 0 && !args.Contains("--keep"))
 {
