@@ -82,13 +82,21 @@ public static class FakeEvents
     private static long _lastId;
 
     /// <summary>
-    /// A fresh snowflake, as Discord makes them: the creation time in its top bits (milliseconds since 2015, shifted
-    /// by 22), so a client that reads an id's age (a replayed interaction's callback window) sees "just now".
-    /// Increasing across calls, even within one millisecond.
+    /// The smallest snowflake made at <paramref name="time"/>: Discord puts the creation time in an id's top bits
+    /// (milliseconds since 2015, shifted by 22), which is how a client reads an id's age.
+    /// </summary>
+    public static string SnowflakeAt(DateTimeOffset time) =>
+        Snowflake(time).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static long Snowflake(DateTimeOffset time) => (time.ToUnixTimeMilliseconds() - DiscordEpochMs) << 22;
+
+    /// <summary>
+    /// A fresh snowflake made now (<see cref="SnowflakeAt"/>), so a client that reads an id's age (a replayed
+    /// interaction's callback window) sees "just now". Increasing across calls, even within one millisecond.
     /// </summary>
     public static string NextId()
     {
-        var timestamp = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - DiscordEpochMs) << 22;
+        var timestamp = Snowflake(DateTimeOffset.UtcNow);
         long last, next;
         do
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Otchatsa.Discord.Gateway;
 using Otchatsa.FakeDiscord;
 
@@ -8,9 +7,6 @@ namespace Otchatsa.Discord.Tests;
 public sealed class SessionCheckpointTests
 {
     private static readonly TimeSpan Budget = DiscordHarness.Budget;
-
-    private static string SnowflakeAt(DateTimeOffset time) =>
-        (((ulong)(time.ToUnixTimeMilliseconds() - 1420070400000L)) << 22).ToString(CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task The_checkpoint_stays_before_a_message_whose_handler_has_not_returned_and_advances_when_it_does()
@@ -49,8 +45,8 @@ public sealed class SessionCheckpointTests
         Assert.Equal(0, h.Fake.SessionsInvalidated);
 
         // Delivered while no client is connected: they reach the next client only through the resume replay.
-        var stale = SnowflakeAt(DateTimeOffset.UtcNow - TimeSpan.FromSeconds(10));
-        var fresh = SnowflakeAt(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30)); // within the window however slow the run
+        var stale = FakeEvents.SnowflakeAt(DateTimeOffset.UtcNow - TimeSpan.FromSeconds(10));
+        var fresh = FakeEvents.SnowflakeAt(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30)); // within the window however slow the run
         await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Help, interactionId: stale));
         await h.Fake.DispatchAsync("INTERACTION_CREATE", FakeEvents.SlashCommand(FakeDiscordServer.ApplicationId, TestCommands.Help, interactionId: fresh));
 

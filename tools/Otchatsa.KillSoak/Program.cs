@@ -179,7 +179,7 @@ var producer = Task.Run(async () =>
                 attachments: [FakeEvents.Attachment(FakeEvents.NextId(), "look.png", url, photo.Length, "image/png")]);
             if (!discord.HasLiveConnection)
             {
-                Interlocked.Increment(ref dispatchedWhileDown);
+                dispatchedWhileDown++; // only this task writes it; read after it ends
             }
             await discord.DispatchAsync("MESSAGE_CREATE", message);
             lock (discordSent)

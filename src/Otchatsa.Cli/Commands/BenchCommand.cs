@@ -49,7 +49,7 @@ internal sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         public int Raw { get; init; } = 50;
 
         [CommandOption("--candidates <N>")]
-        [Description("Photos whose four inputs time ways of running one photo's batch of 4 (int8, a 4-input view such as --view crop+whole/flip), side by side. Default 0 (skipped).")]
+        [Description("Photos whose crop+whole/flip inputs (four, whatever --view says) time ways of running one photo's batch of 4 (int8), side by side. Default 0 (skipped).")]
         public int Candidates { get; init; }
 
         [CommandOption("--build <CSV>")]
